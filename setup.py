@@ -1,0 +1,3 @@
+"Shim for tooling that still calls setup.py: all metadata lives in pyproject.toml."
+from setuptools import setup
+setup()
