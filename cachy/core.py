@@ -103,7 +103,7 @@ def _record(c, key, req, res, raw):
         try: txt = raw.decode()
         except UnicodeDecodeError: pass
     return dict(key=key, response=base64.b64encode(raw).decode() if txt is None else txt,
-                headers={k:v for k,v in res.headers.items() if k in c.hdrs}, status_code=res.status_code,
+                headers={k.lower():v for k,v in res.headers.items() if k.lower() in c.hdrs}, status_code=res.status_code,
                 binary=txt is None, method=req.method, url=_url(req))
 
 # %% ../nbs/00_core.ipynb #e8926370
@@ -171,11 +171,11 @@ def _ours(c, req):
 
 # %% ../nbs/00_core.ipynb #eb4ed971
 def _lookup(c, req, stream):
-    "`(key, response)`: the recorded response on a hit, `None` if the request must go live"
+    "`(key, record)`: the record on a hit, `None` if the request must go live"
     key = _key(req, stream)
     if c.mode != 'refresh' and (rec := c.store.find(key)) is not None:
         _note(c, 'hit', key, req)
-        return key,_resp(rec, req)
+        return key,rec
     if c.mode == 'replay':
         _note(c, 'replay_failure', key, req)
         raise ReplayMiss(_miss_msg(c, key, req))
@@ -232,8 +232,8 @@ def _mk_send(orig):
         c = _cfg
         if not _ours(c, request): return orig(self, request, **kw)
         request.read()
-        key,hit = _lookup(c, request, kw.get('stream', False))
-        if hit is not None: return hit
+        key,rec = _lookup(c, request, kw.get('stream', False))
+        if rec is not None: return _resp(rec, request)
         res = orig(self, request, **kw)
         if kw.get('stream'): return _tee(c, key, request, res, False)
         res.read()
@@ -246,8 +246,8 @@ def _mk_asend(orig):
         c = _cfg
         if not _ours(c, request): return await orig(self, request, **kw)
         await request.aread()
-        key,hit = _lookup(c, request, kw.get('stream', False))
-        if hit is not None: return hit
+        key,rec = _lookup(c, request, kw.get('stream', False))
+        if rec is not None: return _resp(rec, request)
         res = await orig(self, request, **kw)
         if kw.get('stream'): return _tee(c, key, request, res, True)
         await res.aread()
@@ -263,15 +263,19 @@ def _clients():
     if httpx2: res += [(httpx2.Client,_mk_send), (httpx2.AsyncClient,_mk_asend)]
     return res
 
+_adapters = []
+
 def _patch():
     for cls,mk in _clients():
         if cls not in _orig:
             _orig[cls] = cls.__dict__['send']
             cls.send = mk(_orig[cls])
+    for patch,_ in _adapters: patch()
 
 def _unpatch():
     for cls,f in _orig.items(): cls.send = f
     _orig.clear()
+    for _,unpatch in _adapters: unpatch()
 
 # %% ../nbs/00_core.ipynb #4472acc2
 _stores = {}
