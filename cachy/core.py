@@ -48,7 +48,8 @@ def _allowed(url, ds):
 # %% ../nbs/00_core.ipynb #9b8a8b62
 def _url(req):
     "The URL of `req` without its `key` query parameter"
-    return str(req.url.copy_remove_param('key'))
+    u = req.url
+    return str(u.copy_remove_param('key') if b'key=' in u.query else u)
 
 # %% ../nbs/00_core.ipynb #2f2056ed
 def _boundary(ct):
@@ -79,13 +80,13 @@ norm_pats = [
 
 def _norm(s):
     "`s` with every pattern of `norm_pats` replaced"
-    for pat,repl in norm_pats: s = re.sub(pat, repl, s)
+    for pat,repl in norm_pats: s = pat.sub(repl, s) if isinstance(pat, re.Pattern) else re.sub(pat, repl, s)
     return s
 
 # %% ../nbs/00_core.ipynb #bd6cfa29
 def _key(req, stream=False):
     "The cache key of `req`, whose body has been read"
-    parts = req.method, _norm(_url(req)), 'stream' if stream else '', _norm(_body(req))
+    parts = req.method, _url(req), 'stream' if stream else '', _norm(_body(req))
     return hashlib.sha256('\n'.join(parts).encode('utf-8', 'surrogatepass')).hexdigest()[:16]
 
 # %% ../nbs/00_core.ipynb #a12d0b0b
