@@ -1,0 +1,46 @@
+import pytest
+from cachy import enable_cachy,disable_cachy,doms
+from server import Server,OKEY,AKEY
+
+_env = ('CACHY_MODE', 'CACHY_USED', 'OPENAI_API_KEY', 'OPENAI_BASE_URL', 'OPENAI_ORG_ID', 'OPENAI_PROJECT_ID',
+        'ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'ANTHROPIC_BASE_URL', 'HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY',
+        'http_proxy', 'https_proxy', 'all_proxy')
+
+@pytest.fixture(scope='session')
+def server():
+    s = Server().start()
+    yield s
+    s.stop()
+
+@pytest.fixture
+def srv(server):
+    "The loopback server, with its counts reset"
+    server.reset()
+    return server
+
+@pytest.fixture(autouse=True)
+def _isolate(monkeypatch):
+    "No cachy environment or provider credentials leak in; cachy is off after every test"
+    for k in _env: monkeypatch.delenv(k, raising=False)
+    disable_cachy()
+    yield
+    disable_cachy()
+
+@pytest.fixture
+def on(tmp_path):
+    "Enable cachy on a fresh `cachy.jsonl` in `tmp_path`, with the loopback host allowed"
+    def f(**kw): enable_cachy(**{'cache_dir': tmp_path, 'doms': doms+('127.0.0.1',)} | kw)
+    return f
+
+@pytest.fixture
+def cfile(tmp_path): return tmp_path/'cachy.jsonl'
+
+@pytest.fixture
+def oai(srv):
+    from openai import OpenAI
+    with OpenAI(api_key=OKEY, base_url=srv.url+'/v1') as c: yield c
+
+@pytest.fixture
+def ant(srv):
+    from anthropic import Anthropic
+    with Anthropic(api_key=AKEY, base_url=srv.url) as c: yield c

@@ -1,0 +1,243 @@
+"A loopback HTTP server speaking the OpenAI and Anthropic wire formats, counting the requests it receives"
+import gzip,hashlib,json,threading,time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler,ThreadingHTTPServer
+from urllib.parse import parse_qsl,urlsplit
+
+OKEY = 'sk-test-SECRET-openai-4f1c2a9e7b'
+AKEY = 'sk-ant-test-SECRET-anthropic-8d3e5f0a1c'
+
+def recs(path):
+    "The records of the `cachy.jsonl` at `path`"
+    return [json.loads(l) for l in path.read_text().splitlines() if l.strip()] if path.exists() else []
+
+def aoai(srv, **kw):
+    from openai import AsyncOpenAI
+    return AsyncOpenAI(api_key=OKEY, base_url=srv.url+'/v1', **kw)
+
+def aant(srv, **kw):
+    from anthropic import AsyncAnthropic
+    return AsyncAnthropic(api_key=AKEY, base_url=srv.url, **kw)
+
+# Response headers a provider sends that must never land in `cachy.jsonl`
+secret_hdrs = {'openai-organization': 'org-secret', 'openai-project': 'proj-secret',
+               'set-cookie': 'sid=cookie-secret; Path=/; HttpOnly', 'x-request-id': 'req-secret'}
+
+def audio(n, text):
+    "The (non-UTF-8) bytes of speech number `n` for `text`"
+    return b'ID3\x04\x00\xff\xfe\x80' + n.to_bytes(4, 'big') + hashlib.sha256(text.encode()).digest() + bytes(range(256))
+
+def sse(event, data):
+    "One server-sent event, with an `event:` line when `event` is given"
+    return (f'event: {event}\n' if event else '') + f'data: {json.dumps(data) if not isinstance(data, str) else data}\n\n'
+
+def _file_part(body, ct):
+    "The content of the `file` part of a multipart `body`"
+    b = ct.split('boundary=')[1].strip('"').encode()
+    for part in body.split(b'--'+b):
+        head,_,data = part.partition(b'\r\n\r\n')
+        if b'name="file"' in head: return data[:-2]
+    return b''
+
+def _text_of(content):
+    "Text of a message `content`: a string or a list of blocks"
+    if isinstance(content, str): return content
+    return ''.join(b.get('text', '') for b in content or [] if isinstance(b, dict))
+
+def _oai_err(code, n, model):
+    typ = {400:'invalid_request_error', 401:'invalid_api_key', 404:'model_not_found', 429:'rate_limit_exceeded'}.get(code, 'server_error')
+    return {'error': {'message': f'error {code} #{n} for model {model}', 'type': typ, 'param': None, 'code': typ}}
+
+def _ant_err(code, n, model):
+    typ = {400:'invalid_request_error', 401:'authentication_error', 404:'not_found_error', 429:'rate_limit_error'}.get(code, 'api_error')
+    return {'type': 'error', 'error': {'type': typ, 'message': f'error {code} #{n} for model {model}'}}
+
+def _chat(n, model, text):
+    return {'id': f'chatcmpl-{n}', 'object': 'chat.completion', 'created': 1700000000+n, 'model': model,
+            'choices': [{'index': 0, 'message': {'role': 'assistant', 'content': text, 'refusal': None},
+                         'logprobs': None, 'finish_reason': 'stop'}],
+            'usage': {'prompt_tokens': 5, 'completion_tokens': 7, 'total_tokens': 12}}
+
+def _chat_chunks(n, model, text):
+    base = {'id': f'chatcmpl-{n}', 'object': 'chat.completion.chunk', 'created': 1700000000+n, 'model': model}
+    def chunk(delta, fin=None): return sse(None, base | {'choices': [{'index': 0, 'delta': delta, 'logprobs': None, 'finish_reason': fin}]})
+    yield chunk({'role': 'assistant', 'content': ''})
+    for w in _words(text): yield chunk({'content': w})
+    yield chunk({}, 'stop')
+    yield sse(None, '[DONE]')
+
+def _words(text):
+    "`text` in pieces that join back to it"
+    ws = text.split(' ')
+    return [w + (' ' if i < len(ws)-1 else '') for i,w in enumerate(ws)]
+
+def _msg_item(n, text, status='completed'):
+    return {'type': 'message', 'id': f'msg_{n}', 'role': 'assistant', 'status': status,
+            'content': [{'type': 'output_text', 'text': text, 'annotations': [], 'logprobs': []}] if text is not None else []}
+
+def _response(n, model, text, status='completed'):
+    return {'id': f'resp_{n}', 'object': 'response', 'created_at': 1700000000+n, 'model': model, 'status': status,
+            'output': [_msg_item(n, text)] if text is not None else [], 'parallel_tool_calls': True, 'tool_choice': 'auto',
+            'tools': [], 'error': None, 'incomplete_details': None, 'instructions': None, 'metadata': {},
+            'temperature': 1.0, 'top_p': 1.0, 'text': {'format': {'type': 'text'}},
+            'usage': {'input_tokens': 5, 'output_tokens': 7, 'total_tokens': 12,
+                      'input_tokens_details': {'cached_tokens': 0}, 'output_tokens_details': {'reasoning_tokens': 0}}}
+
+def _response_events(n, model, text):
+    seq = iter(range(100))
+    def ev(typ, **kw): return sse(typ, {'type': typ, 'sequence_number': next(seq)} | kw)
+    item = dict(item_id=f'msg_{n}', output_index=0, content_index=0)
+    part = {'type': 'output_text', 'text': '', 'annotations': [], 'logprobs': []}
+    yield ev('response.created', response=_response(n, model, None, 'in_progress'))
+    yield ev('response.in_progress', response=_response(n, model, None, 'in_progress'))
+    yield ev('response.output_item.added', output_index=0, item=_msg_item(n, None, 'in_progress'))
+    yield ev('response.content_part.added', part=part, **item)
+    for w in _words(text): yield ev('response.output_text.delta', delta=w, logprobs=[], **item)
+    yield ev('response.output_text.done', text=text, logprobs=[], **item)
+    yield ev('response.content_part.done', part=part | {'text': text}, **item)
+    yield ev('response.output_item.done', output_index=0, item=_msg_item(n, text))
+    yield ev('response.completed', response=_response(n, model, text))
+
+def _message(n, model, text):
+    return {'id': f'msg_{n}', 'type': 'message', 'role': 'assistant', 'model': model,
+            'content': [{'type': 'text', 'text': text}], 'stop_reason': 'end_turn', 'stop_sequence': None,
+            'usage': {'input_tokens': 5, 'output_tokens': 7}}
+
+def _message_events(n, model, text):
+    msg = _message(n, model, text) | {'content': [], 'stop_reason': None, 'usage': {'input_tokens': 5, 'output_tokens': 1}}
+    yield sse('message_start', {'type': 'message_start', 'message': msg})
+    yield sse('content_block_start', {'type': 'content_block_start', 'index': 0, 'content_block': {'type': 'text', 'text': ''}})
+    yield sse('ping', {'type': 'ping'})
+    for w in _words(text):
+        yield sse('content_block_delta', {'type': 'content_block_delta', 'index': 0, 'delta': {'type': 'text_delta', 'text': w}})
+    yield sse('content_block_stop', {'type': 'content_block_stop', 'index': 0})
+    yield sse('message_delta', {'type': 'message_delta', 'delta': {'stop_reason': 'end_turn', 'stop_sequence': None},
+                                'usage': {'output_tokens': 7}})
+    yield sse('message_stop', {'type': 'message_stop'})
+
+class Server:
+    "A threaded HTTP server on 127.0.0.1 (port chosen by the OS) that counts and records the requests it gets"
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.reset()
+        self.httpd = ThreadingHTTPServer(('127.0.0.1', 0), _handler(self))
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.url = f'http://127.0.0.1:{self.port}'
+
+    def start(self):
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs=dict(poll_interval=0.05), daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def reset(self):
+        "Forget every request seen so far"
+        with self.lock: self.counts,self.reqs = Counter(),[]
+
+    def note(self, req):
+        "Count `req` (a dict); returns its number since the last reset"
+        with self.lock:
+            self.counts[req['path']] += 1
+            self.reqs.append(req)
+            return len(self.reqs)
+
+    @property
+    def total(self): return len(self.reqs)
+    def count(self, path): return self.counts[path]
+    @property
+    def headers(self): return [r['headers'] for r in self.reqs]
+
+def _handler(srv):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = 'HTTP/1.1'
+        def log_message(self, *args): pass
+
+        def handle_any(self):
+            u = urlsplit(self.path)
+            n_body = int(self.headers.get('content-length') or 0)
+            body = self.rfile.read(n_body) if n_body else b''
+            q = dict(parse_qsl(u.query))
+            self.req = dict(method=self.command, path=u.path, host=self.headers.get('host'), query=q,
+                            headers={k.lower():v for k,v in self.headers.items()}, body=body)
+            n = srv.note(self.req)
+            ct = self.headers.get('content-type', '')
+            data = {}
+            if 'json' in ct and body:
+                try: data = json.loads(body)
+                except ValueError: pass
+            model = str(data.get('model') or q.get('model') or '')
+            code = int(q['status']) if 'status' in q else int(model[7:]) if model.startswith('status-') else 200
+            stream = bool(data.get('stream')) or q.get('stream') == '1'
+            p = u.path
+            if code != 200:
+                err = _ant_err if p == '/v1/messages' else _oai_err
+                return self.send_json(err(code, n, model), code, {'retry-after-ms': '1'})
+            if p == '/v1/chat/completions':
+                text = f'reply {n}: {_text_of(data["messages"][-1]["content"])}'
+                if stream: return self.send_sse(_chat_chunks(n, model, text))
+                return self.send_json(_chat(n, model, text))
+            if p == '/v1/responses':
+                inp = data.get('input')
+                text = f'reply {n}: {inp if isinstance(inp, str) else _text_of(inp[-1]["content"])}'
+                if stream: return self.send_sse(_response_events(n, model, text))
+                return self.send_json(_response(n, model, text))
+            if p == '/v1/messages':
+                text = f'reply {n}: {_text_of(data["messages"][-1]["content"])}'
+                if stream: return self.send_sse(_message_events(n, model, text))
+                return self.send_json(_message(n, model, text))
+            if p == '/v1/audio/transcriptions':
+                f = _file_part(body, ct)
+                return self.send_json({'text': f'transcript {n}: {len(f)} bytes sha {hashlib.sha256(f).hexdigest()[:12]}'})
+            if p == '/v1/audio/speech':
+                return self.send_bytes(audio(n, data.get('input', '')), 'audio/mpeg')
+            if p == '/sse':
+                return self.send_sse(sse(None, {'n': n, 'i': i}) for i in range(int(q.get('k', 5))))
+            if p == '/bytes':
+                return self.send_bytes(audio(n, p), q.get('ct', 'application/octet-stream'))
+            return self.send_json(dict(n=n, method=self.command, path=p, query={k:v for k,v in q.items() if k != 'key'}, body=body.decode('utf-8', 'replace')), code)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = handle_any
+
+        def extra_headers(self, hdrs=None):
+            self.send_header('openai-organization', secret_hdrs['openai-organization'])
+            self.send_header('openai-project', secret_hdrs['openai-project'])
+            self.send_header('set-cookie', secret_hdrs['set-cookie'])
+            self.send_header('x-request-id', f"{secret_hdrs['x-request-id']}-{srv.total}")
+            for k,v in (hdrs or {}).items(): self.send_header(k, v)
+
+        def send_bytes(self, b, ct, code=200, hdrs=None):
+            "Send `b`, gzip-compressed when the client accepts it and it is JSON"
+            zipped = 'json' in ct and 'gzip' in self.headers.get('accept-encoding', '')
+            if zipped: b = gzip.compress(b)
+            self.req['gzipped'] = zipped
+            self.send_response(code)
+            self.send_header('content-type', ct)
+            self.send_header('content-length', str(len(b)))
+            if zipped: self.send_header('content-encoding', 'gzip')
+            self.extra_headers(hdrs)
+            self.end_headers()
+            self.wfile.write(b)
+
+        def send_json(self, d, code=200, hdrs=None): self.send_bytes(json.dumps(d).encode(), 'application/json', code, hdrs)
+
+        def send_sse(self, events):
+            "Send `events` as a chunked `text/event-stream`, one flushed chunk per event"
+            self.req['gzipped'] = False
+            self.send_response(200)
+            self.send_header('content-type', 'text/event-stream; charset=utf-8')
+            self.send_header('transfer-encoding', 'chunked')
+            self.send_header('cache-control', 'no-cache')
+            self.extra_headers()
+            self.end_headers()
+            for e in events:
+                b = e.encode()
+                self.wfile.write(b'%x\r\n%s\r\n' % (len(b), b))
+                self.wfile.flush()
+                time.sleep(0.001)
+            self.wfile.write(b'0\r\n\r\n')
+            self.wfile.flush()
+    return Handler
