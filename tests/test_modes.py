@@ -1,0 +1,190 @@
+"Modes (record, replay, refresh), `CACHY_MODE`, and `cachy_stats`, through the real SDKs"
+import asyncio,os,re,subprocess,sys,textwrap,time
+import httpx,openai,pytest
+from cachy import enable_cachy,cachy_stats,doms
+from cachy.core import ReplayMiss
+from cachy.store import Store
+from server import recs,aoai,aant,OKEY
+
+msgs = lambda text: [{'role': 'user', 'content': text}]
+def chat(c, text='hi'): return c.chat.completions.create(model='gpt-x', messages=msgs(text)).choices[0].message.content
+def delta(before): return {k: v-before[k] for k,v in cachy_stats().items()}
+
+def test_record_default(srv, on, oai, cfile):
+    on()
+    assert chat(oai) == chat(oai) == 'reply 1: hi' and srv.total == 1 and len(recs(cfile)) == 1
+
+def test_replay_hits(srv, on, oai, cfile):
+    on()
+    chat(oai)
+    on(mode='replay')
+    assert chat(oai) == 'reply 1: hi' and srv.total == 1
+
+def _check_miss(e, url, dt, srv):
+    msg = str(e.value)
+    assert srv.total == 0, 'a replay miss reached the server'
+    assert dt < 0.5, f'a replay miss took {dt:.2f}s'
+    assert 'cachy' in msg and 'replay' in msg and f'POST {url}' in msg
+    assert 'record' in msg
+    return re.search(r'key ([0-9a-f]{16})', msg)[1]
+
+def test_replay_miss_openai(srv, on, oai, cfile):
+    "Default retries (2), yet the miss fails at once, before any request, with cachy's message"
+    on(mode='replay')
+    t = time.perf_counter()
+    with pytest.raises(ReplayMiss) as e: chat(oai)
+    key = _check_miss(e, srv.url+'/v1/chat/completions', time.perf_counter()-t, srv)
+    assert 'Nothing is recorded' in str(e.value)
+    on(mode='record')
+    chat(oai)
+    assert recs(cfile)[0]['key'] == key
+
+def test_replay_miss_openai_stream(srv, on, oai):
+    on(mode='replay')
+    t = time.perf_counter()
+    with pytest.raises(ReplayMiss) as e:
+        list(oai.chat.completions.create(model='gpt-x', messages=msgs('hi'), stream=True))
+    _check_miss(e, srv.url+'/v1/chat/completions', time.perf_counter()-t, srv)
+
+def test_replay_miss_anthropic(srv, on, ant, cfile):
+    on(mode='replay')
+    t = time.perf_counter()
+    with pytest.raises(ReplayMiss) as e: ant.messages.create(model='claude-x', max_tokens=5, messages=msgs('hi'))
+    key = _check_miss(e, srv.url+'/v1/messages', time.perf_counter()-t, srv)
+    on(mode='record')
+    ant.messages.create(model='claude-x', max_tokens=5, messages=msgs('hi'))
+    assert recs(cfile)[0]['key'] == key
+
+def test_replay_miss_anthropic_stream(srv, on, ant):
+    on(mode='replay')
+    t = time.perf_counter()
+    with pytest.raises(ReplayMiss) as e:
+        with ant.messages.stream(model='claude-x', max_tokens=5, messages=msgs('hi')) as s: s.get_final_text()
+    _check_miss(e, srv.url+'/v1/messages', time.perf_counter()-t, srv)
+
+@pytest.mark.parametrize('sdk', ['openai', 'anthropic'])
+def test_replay_miss_async(sdk, srv, on):
+    on(mode='replay')
+    async def run():
+        if sdk == 'openai':
+            async with aoai(srv) as c: await c.chat.completions.create(model='gpt-x', messages=msgs('hi'))
+        else:
+            async with aant(srv) as c: await c.messages.create(model='claude-x', max_tokens=5, messages=msgs('hi'))
+    t = time.perf_counter()
+    with pytest.raises(ReplayMiss) as e: asyncio.run(run())
+    _check_miss(e, srv.url+('/v1/chat/completions' if sdk == 'openai' else '/v1/messages'), time.perf_counter()-t, srv)
+
+def test_replay_lists_same_url(srv, on, oai, cfile):
+    "The message names what is recorded for the same method and URL, and only that"
+    on()
+    chat(oai, 'a'), chat(oai, 'b')
+    oai.responses.create(model='gpt-x', input='a')
+    keys = {r['url'].rsplit('/', 1)[1]: [] for r in recs(cfile)}
+    for r in recs(cfile): keys[r['url'].rsplit('/', 1)[1]].append(r['key'])
+    on(mode='replay')
+    with pytest.raises(ReplayMiss) as e: chat(oai, 'c')
+    msg = str(e.value)
+    assert all(k in msg for k in keys['completions']) and keys['responses'][0] not in msg
+    assert srv.total == 3
+
+def test_replay_miss_raw_httpx(srv, on):
+    on(mode='replay')
+    with httpx.Client() as c, pytest.raises(ReplayMiss) as e: c.get(srv.url+'/echo?key=AIzaSECRET')
+    assert srv.total == 0 and f'GET {srv.url}/echo ' in str(e.value) and 'AIza' not in str(e.value)
+
+def test_replay_passes_other_hosts(srv, tmp_path):
+    "Replay only concerns allow-listed hosts"
+    enable_cachy(cache_dir=tmp_path, mode='replay')
+    with httpx.Client() as c: assert c.get(srv.url+'/echo').status_code == 200
+    assert srv.total == 1
+
+def test_refresh(srv, on, oai, cfile):
+    on()
+    assert chat(oai) == 'reply 1: hi'
+    key = recs(cfile)[0]['key']
+    on(mode='refresh')
+    assert chat(oai) == 'reply 2: hi' and srv.total == 2
+    assert 'reply 2: hi' in Store(cfile).get(key)['response']
+    on()
+    assert chat(oai) == 'reply 2: hi' and srv.total == 2
+    on(mode='replay')
+    assert chat(oai) == 'reply 2: hi' and srv.total == 2
+
+def test_refresh_errors_not_recorded(srv, on, oai, cfile):
+    "Refresh sends live, but a 5xx still doesn't replace what was recorded"
+    on()
+    chat(oai)
+    on(mode='refresh')
+    with openai.OpenAI(api_key=OKEY, base_url=srv.url+'/v1', max_retries=0) as c, pytest.raises(openai.InternalServerError):
+        c.chat.completions.create(model='status-500', messages=msgs('hi'))
+    assert srv.total == 2 and len(recs(cfile)) == 1
+
+# The environment variable
+
+@pytest.mark.parametrize('mode', ['replay', 'refresh', 'record'])
+def test_env_mode(mode, srv, on, oai, monkeypatch):
+    on()
+    chat(oai)
+    monkeypatch.setenv('CACHY_MODE', mode)
+    on()
+    if mode == 'replay':
+        assert chat(oai) == 'reply 1: hi'
+        with pytest.raises(ReplayMiss): chat(oai, 'new')
+        assert srv.total == 1
+    elif mode == 'refresh': assert chat(oai) == 'reply 2: hi' and srv.total == 2
+    else: assert chat(oai) == 'reply 1: hi' and srv.total == 1
+
+def test_arg_beats_env(srv, on, oai, monkeypatch):
+    monkeypatch.setenv('CACHY_MODE', 'replay')
+    on(mode='record')
+    assert chat(oai) == chat(oai) == 'reply 1: hi' and srv.total == 1
+    monkeypatch.setenv('CACHY_MODE', 'record')
+    on(mode='replay')
+    with pytest.raises(ReplayMiss): chat(oai, 'new')
+    assert srv.total == 1
+
+def test_unknown_mode(on, monkeypatch):
+    with pytest.raises(ValueError) as e: on(mode='replai')
+    assert all(m in str(e.value) for m in ('replai', 'record', 'replay', 'refresh'))
+    monkeypatch.setenv('CACHY_MODE', 'bogus')
+    with pytest.raises(ValueError, match='bogus'): on()
+
+script = textwrap.dedent('''
+    import sys
+    from cachy import enable_cachy, doms
+    from openai import OpenAI
+    enable_cachy(cache_dir=sys.argv[1], doms=doms+('127.0.0.1',))
+    c = OpenAI(api_key=sys.argv[3], base_url=sys.argv[2])
+    print(c.chat.completions.create(model='gpt-x', messages=[{'role': 'user', 'content': sys.argv[4]}]).choices[0].message.content)
+''')
+
+def test_env_mode_subprocess(srv, on, oai, tmp_path):
+    "CI runs notebooks with `CACHY_MODE=replay` and no code change: hits replay, a miss fails loudly offline"
+    on()
+    chat(oai, 'recorded')
+    env = {k:v for k,v in os.environ.items() if not k.startswith(('CACHY_', 'OPENAI_'))} | {'CACHY_MODE': 'replay'}
+    run = lambda text: subprocess.run([sys.executable, '-c', script, str(tmp_path), srv.url+'/v1', OKEY, text],
+                                      env=env, capture_output=True, text=True, timeout=60)
+    hit,miss = run('recorded'),run('missing')
+    assert hit.returncode == 0 and hit.stdout == 'reply 1: recorded\n', hit.stderr
+    assert miss.returncode != 0 and 'ReplayMiss' in miss.stderr and 'cachy (replay mode)' in miss.stderr
+    assert srv.total == 1
+
+# Stats
+
+def test_stats(srv, on, oai, tmp_path):
+    s0 = cachy_stats()
+    assert set(s0) == {'hit', 'miss', 'recorded', 'pass', 'replay_failure'}
+    on()
+    chat(oai), chat(oai), chat(oai, 'b')
+    assert delta(s0) == {'hit': 1, 'miss': 2, 'recorded': 2, 'pass': 0, 'replay_failure': 0}
+    enable_cachy(cache_dir=tmp_path)
+    chat(oai)
+    assert delta(s0)['pass'] == 1
+    on(mode='replay')
+    with pytest.raises(ReplayMiss): chat(oai, 'c')
+    assert delta(s0) == {'hit': 1, 'miss': 2, 'recorded': 2, 'pass': 1, 'replay_failure': 1}
+    on()
+    with openai.OpenAI(api_key=OKEY, base_url=srv.url+'/v1', max_retries=0) as c, pytest.raises(openai.RateLimitError):
+        c.chat.completions.create(model='status-429', messages=msgs('hi'))
+    assert delta(s0)['miss'] == 3 and delta(s0)['recorded'] == 2
