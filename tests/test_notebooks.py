@@ -1,0 +1,42 @@
+"The notebooks are the source: their tests pass under nbdev's runner, and `cachy/` is what they export"
+import filecmp,json,shutil,subprocess,sys
+from pathlib import Path
+
+root = Path(__file__).parent.parent
+bin_ = Path(sys.executable).parent
+
+def run(*args, cwd=root):
+    exe = bin_/args[0]
+    return subprocess.run([str(exe) if exe.exists() else args[0], *args[1:]], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+def test_nbdev_test():
+    r = run('nbdev-test', '--n-workers', '1', '--do-print')
+    assert r.returncode == 0, r.stdout + r.stderr
+    done = {l.split()[-1] for l in r.stdout.splitlines() if l.startswith('- Completed')}
+    assert {str(p) for p in (root/'nbs').glob('*.ipynb')} <= done
+
+def _nb(src):
+    cells = [dict(cell_type='code', id=f'{i:08x}', metadata={}, outputs=[], execution_count=None, source=s) for i,s in enumerate(src)]
+    return json.dumps(dict(cells=cells, metadata={}, nbformat=4, nbformat_minor=5))
+
+def test_nbdev_test_can_fail(tmp_path):
+    "The runner used above does report a failing cell"
+    (tmp_path/'bad.ipynb').write_text(_nb(['from fastcore.test import test_eq', 'test_eq(1, 2)']))
+    assert run('nbdev-test', str(tmp_path/'bad.ipynb')).returncode != 0
+
+def _diff(a, b):
+    "Files that differ between folders `a` and `b`, ignoring `__pycache__`"
+    c = filecmp.dircmp(a, b, ignore=['__pycache__'])
+    res = [str(Path(a)/f) for f in c.left_only + c.right_only + c.diff_files + c.funny_files]
+    for d in c.common_dirs: res += _diff(Path(a)/d, Path(b)/d)
+    return res
+
+def test_export_changes_nothing(tmp_path):
+    "Running `nbdev-export` on a copy of the project leaves `cachy/` as it is"
+    dst = tmp_path/'repo'
+    shutil.copytree(root, dst, ignore=shutil.ignore_patterns('.git', '__pycache__', '_docs', '*.egg-info', '.pytest_cache', 'cachy.jsonl'))
+    r = run('nbdev-export', cwd=dst)
+    assert r.returncode == 0, r.stdout + r.stderr
+    c = filecmp.dircmp(root/'cachy', dst/'cachy', ignore=['__pycache__'])
+    assert _diff(root/'cachy', dst/'cachy') == [], 'cachy/ differs from what nbdev-export makes of nbs/: run nbdev-export'
+    assert c.common_files
