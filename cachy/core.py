@@ -226,23 +226,42 @@ def _keep(c, key, req, res, raw):
 
 # %% ../nbs/00_core.ipynb #3ec636f7
 class _TeeBase:
-    def __init__(self, res, done): self.res,self.done,self.buf = res,done,[]
+    "Collects the chunks of live response `res`, and calls `done` with the whole body once"
+    def __init__(self, res, done): self.res,self.done,self.buf,self.it = res,done,[],None
     def _add(self, b):
         self.buf.append(b)
         return b
+    def _end(self):
+        done,self.done = self.done,None
+        if done: done(b''.join(self.buf))
+    def _partial(self): return self.it is not None and self.done is not None
 
 def _tee_classes(mod):
     "Sync and async streams over a live response for `mod` (httpx or httpx2)"
     class Tee(_TeeBase, mod.SyncByteStream):
         def __iter__(self):
-            for b in self.res.iter_bytes(): yield self._add(b)
-            self.done(b''.join(self.buf))
-        def close(self): self.res.close()
+            self.it = self.res.iter_bytes()
+            for b in self.it: yield self._add(b)
+            self._end()
+        def close(self):
+            try:
+                if self._partial():
+                    for b in self.it: self._add(b)
+                    self._end()
+            except mod.TransportError: pass
+            finally: self.res.close()
     class ATee(_TeeBase, mod.AsyncByteStream):
         async def __aiter__(self):
-            async for b in self.res.aiter_bytes(): yield self._add(b)
-            self.done(b''.join(self.buf))
-        async def aclose(self): await self.res.aclose()
+            self.it = self.res.aiter_bytes()
+            async for b in self.it: yield self._add(b)
+            self._end()
+        async def aclose(self):
+            try:
+                if self._partial():
+                    async for b in self.it: self._add(b)
+                    self._end()
+            except mod.TransportError: pass
+            finally: await self.res.aclose()
     return Tee,ATee
 
 _tees = {m:_tee_classes(m) for m in (httpx,httpx2) if m}
