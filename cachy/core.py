@@ -174,11 +174,12 @@ def _miss_msg(c, key, req):
 
 # %% ../nbs/00_core.ipynb #e9a6a286
 _stats,_slock = Counter(),threading.Lock()
+_shown = dict(hit='HIT', miss='MISS', replay_failure='MISS', **{'pass':'PASS'})
 
 def _note(c, what, key, req):
     "Count `what` happening to `req`, print it if debugging, and track the use of `key`"
     with _slock: _stats[what] += 1
-    if c.debug: print(f"cachy {what.upper()} {key or '-'} {req.method} {_url(req)}")
+    if c.debug and what in _shown: print(f"cachy {_shown[what]} {key or '-'} {req.method} {_url(req)}")
     if key and what in ('hit','recorded') and (p := os.environ.get('CACHY_USED')):
         with open(p, 'a') as f: f.write(key+'\n')
 
