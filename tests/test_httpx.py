@@ -70,16 +70,28 @@ def test_stream_flag_in_key(mod, srv, on):
     assert srv.total == 2
 
 @mods
-def test_partial_stream_not_recorded(mod, srv, on, cfile):
-    "A stream closed before its end is not recorded: replaying it would give a truncated response"
+def test_partial_stream_drained(mod, srv, on, cfile):
+    "A stream closed after a partial read (as SDKs do at their final event) is drained and recorded whole, never truncated"
     on()
     with mod.Client() as c:
-        with c.stream('GET', srv.url+'/sse?k=50') as r: next(r.iter_lines())
-        with c.stream('GET', srv.url+'/sse?k=50') as r: r.read()
-    assert srv.total == 2 and len(recs(cfile)) == 1
+        with c.stream('GET', srv.url+'/sse?k=50') as r: first = next(r.iter_lines())
+        with c.stream('GET', srv.url+'/sse?k=50') as r: lines = list(r.iter_lines())
+    assert srv.total == 1 and len(recs(cfile)) == 1
     assert recs(cfile)[0]['response'].count('data: ') == 50
+    assert lines[0] == first and [l for l in lines if l][-1] == 'data: {"n": 1, "i": 49}'
+    async def apart():
+        async with mod.AsyncClient() as c:
+            async with c.stream('GET', srv.url+'/sse?k=20') as r:
+                async for l in r.aiter_lines(): return l
+    asyncio.run(apart())
+    assert srv.total == 2 and recs(cfile)[1]['response'].count('data: ') == 20
 
 # Hosts
+
+def test_default_doms():
+    need = {'api.openai.com', 'api.anthropic.com', 'generativelanguage.googleapis.com', 'api.deepseek.com', 'api.mistral.ai',
+            'api.x.ai', 'api.groq.com', 'api.together.xyz', 'api.fireworks.ai', 'openrouter.ai', 'api.moonshot.ai'}
+    assert isinstance(doms, tuple) and need <= set(doms) and '127.0.0.1' not in doms
 
 @mods
 def test_other_host_passes(mod, srv, tmp_path, cfile):
@@ -106,13 +118,13 @@ def test_subdomains(mod, srv, tmp_path, cfile):
     "Through an HTTP proxy on loopback, requests name provider hosts: subdomains of `doms` hit, look-alikes pass"
     enable_cachy(cache_dir=tmp_path)
     with mod.Client(proxy=srv.url) as c:
-        for h in ('api.openai.com', 'eu.api.openai.com', 'API.Anthropic.com'):
-            assert c.get(f'http://{h}/echo').json() == c.get(f'http://{h}/echo').json()
-        assert srv.total == 3
-        for h in ('xapi.openai.com', 'api.openai.com.evil.test', 'openai.com'):
+        hits = ('api.openai.com', 'eu.api.openai.com', 'API.Anthropic.com', 'generativelanguage.googleapis.com', 'api.deepseek.com')
+        for h in hits: assert c.get(f'http://{h}/echo').json() == c.get(f'http://{h}/echo').json()
+        assert srv.total == 5
+        for h in ('xapi.openai.com', 'api.openai.com.evil.test', 'openai.com', 'googleapis.com'):
             c.get(f'http://{h}/echo'), c.get(f'http://{h}/echo')
-        assert srv.total == 9
-    assert {urlhost(r['url']) for r in recs(cfile)} == {'api.openai.com', 'eu.api.openai.com', 'api.anthropic.com'}
+        assert srv.total == 13
+    assert {urlhost(r['url']) for r in recs(cfile)} == {h.lower() for h in hits}
 
 def urlhost(u): return httpx.URL(u).host
 
@@ -219,6 +231,19 @@ def test_record_fields(mod, srv, on, cfile):
     assert list(rec)[:5] == ['key', 'response', 'headers', 'status_code', 'binary']
     assert re.fullmatch('[0-9a-f]{16}', rec['key']) and rec['status_code'] == 200
     assert rec['method'] == 'POST' and rec['url'] == srv.url+'/echo?a=1'
+
+def test_pycachy_file(srv, on, cfile):
+    "A file written by the original pycachy loads: its entries are kept, ours are appended after them"
+    old = [json.dumps(dict(key='0f3a9c2b7d1e4a56', response='{"x": 1}', headers={'content-type': 'application/json'},
+                           status_code=200, binary=False)),
+           json.dumps(dict(key='a1b2c3d4e5f60718', response=base64.b64encode(b'\xff\x00').decode(), headers={},
+                           status_code=200, binary=True))]
+    cfile.write_text('\n'.join(old)+'\n')
+    on()
+    with httpx.Client() as c: c.get(srv.url+'/echo'), c.get(srv.url+'/echo')
+    assert srv.total == 1
+    lines = cfile.read_text().splitlines()
+    assert lines[:2] == old and len(lines) == 3 and Store(cfile).get('a1b2c3d4e5f60718')['binary'] is True
 
 @mods
 @pytest.mark.parametrize('ct', ['application/octet-stream', 'text/plain'])
