@@ -44,3 +44,33 @@ def oai(srv):
 def ant(srv):
     from anthropic import Anthropic
     with Anthropic(api_key=AKEY, base_url=srv.url) as c: yield c
+
+# The README's table of SDKs is generated from the tests that passed: `@pytest.mark.sdk(dist, *ways)` says that a
+# test proves cachy caches distribution `dist` in `ways` (sync, async, stream); each pytest run writes what passed
+# to build/sdk-matrix/, and `python tests/sdk_table.py` puts it in the README.
+import hashlib,json,sys
+from importlib.metadata import version
+from pathlib import Path
+
+_matrix = {}
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'sdk(dist, *ways): the test proves that SDK `dist` is cached in `ways` (sync, async, stream)')
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    rep = (yield).get_result()
+    if rep.when != 'call': return
+    for m in item.iter_markers('sdk'):
+        dist,*ways = m.args
+        d = _matrix.setdefault(dist, {'ways': set(), 'failed': False})
+        if rep.passed: d['ways'].update(ways)
+        else: d['failed'] = True
+
+def pytest_sessionfinish(session, exitstatus):
+    if not _matrix: return
+    out = Path(__file__).resolve().parent.parent/'build'/'sdk-matrix'
+    out.mkdir(parents=True, exist_ok=True)
+    rows = [dict(sdk=k, version=version(k), ways=sorted(v['ways'] if not v['failed'] else ()), python=sys.version.split()[0])
+            for k,v in sorted(_matrix.items())]
+    (out/f'{hashlib.sha256(sys.prefix.encode()).hexdigest()[:12]}.json').write_text(json.dumps(rows, indent=1))

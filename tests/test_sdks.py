@@ -14,6 +14,7 @@ def no_secrets(cfile):
 
 # OpenAI
 
+@pytest.mark.sdk('openai', 'sync')
 def test_openai_chat(srv, on, oai, cfile):
     on()
     r1 = oai.chat.completions.create(model='gpt-x', messages=msgs('hi'))
@@ -25,6 +26,7 @@ def test_openai_chat(srv, on, oai, cfile):
     assert srv.count(C) == 2
     no_secrets(cfile)
 
+@pytest.mark.sdk('openai', 'sync', 'stream')
 def test_openai_chat_stream(srv, on, oai, cfile):
     on()
     def run():
@@ -36,6 +38,7 @@ def test_openai_chat_stream(srv, on, oai, cfile):
     assert recs(cfile)[0]['headers']['content-type'].startswith('text/event-stream')
     no_secrets(cfile)
 
+@pytest.mark.sdk('openai', 'sync', 'stream')
 def test_openai_responses(srv, on, oai, cfile):
     on()
     r1,r2 = [oai.responses.create(model='gpt-x', input='hello') for _ in range(2)]
@@ -51,6 +54,7 @@ def test_openai_responses(srv, on, oai, cfile):
     assert srv.count(R) == 3
     no_secrets(cfile)
 
+@pytest.mark.sdk('openai', 'async', 'stream')
 def test_openai_async(srv, on, cfile):
     on()
     async def run():
@@ -99,6 +103,7 @@ def test_openai_speech(srv, on, oai, cfile):
 
 # Anthropic
 
+@pytest.mark.sdk('anthropic', 'sync', 'stream')
 def test_anthropic_messages(srv, on, ant, cfile):
     on()
     m1,m2 = [ant.messages.create(model='claude-x', max_tokens=50, messages=msgs('hi')) for _ in range(2)]
@@ -113,6 +118,7 @@ def test_anthropic_messages(srv, on, ant, cfile):
     assert srv.count(M) == 3
     no_secrets(cfile)
 
+@pytest.mark.sdk('anthropic', 'async', 'stream')
 def test_anthropic_async(srv, on, cfile):
     on()
     async def run():
