@@ -96,9 +96,9 @@ def cfile(tmp_path):
     yield tmp_path/'cachy.jsonl'
     disable_cachy()
 
-def sdk(record_property, dist, mode, stream, via=''):
-    "Note which SDK call this test covers, for the README table"
-    record_property('sdk', dict(dist=dist, via=via, mode=mode, stream=stream))
+def streams(dist, mode):
+    "`stream` parameters, each marked with the ways of calling `dist` it proves cached (for the README's table)"
+    return [pytest.param(False, marks=pytest.mark.sdk(dist, mode)), pytest.param(True, marks=pytest.mark.sdk(dist, mode, 'stream'))]
 
 def twice(fake, call):
     "`call()` twice, each result with `fake`'s count after it"
@@ -131,17 +131,16 @@ def _ll_out(r, stream):
     return r.choices[0].message.content,r.choices[0].finish_reason,r.usage.total_tokens
 
 @pytest.mark.parametrize('via', ['openai', 'gemini'])
-@pytest.mark.parametrize('stream', [False, True])
-def test_litellm_completion(fake, cfile, via, stream, record_property):
+@pytest.mark.parametrize('stream', streams('litellm', 'sync'))
+def test_litellm_completion(fake, cfile, via, stream):
     litellm = pytest.importorskip('litellm')
     kw,n = _ll_args(fake, via, f'sync {stream}', stream),fake.n
     out = check(fake, cfile, n, twice(fake, lambda: _ll_out(litellm.completion(**kw), stream)), OKEY if via=='openai' else GKEY)
     assert out == (f'echo: hi sync {stream}' if stream else (f'echo: hi sync {stream}', 'stop', 5))
-    sdk(record_property, 'litellm', 'sync', stream, via)
 
 @pytest.mark.parametrize('via', ['openai', 'gemini'])
-@pytest.mark.parametrize('stream', [False, True])
-def test_litellm_acompletion(fake, cfile, via, stream, record_property):
+@pytest.mark.parametrize('stream', streams('litellm', 'async'))
+def test_litellm_acompletion(fake, cfile, via, stream):
     litellm = pytest.importorskip('litellm')
     kw,n = _ll_args(fake, via, f'async {stream}', stream),fake.n
     async def call():
@@ -149,7 +148,6 @@ def test_litellm_acompletion(fake, cfile, via, stream, record_property):
         return _ll_out([c async for c in r] if stream else r, stream)
     out = check(fake, cfile, n, asyncio.run(atwice(fake, call)), OKEY if via=='openai' else GKEY)
     assert out == (f'echo: hi async {stream}' if stream else (f'echo: hi async {stream}', 'stop', 5))
-    sdk(record_property, 'litellm', 'async', stream, via)
 
 ## google-genai
 
@@ -158,8 +156,8 @@ def _genai(fake):
     from google.genai import types
     return genai.Client(api_key=GKEY, http_options=types.HttpOptions(base_url=fake.url))
 
-@pytest.mark.parametrize('stream', [False, True])
-def test_genai_sync(fake, cfile, stream, record_property):
+@pytest.mark.parametrize('stream', streams('google-genai', 'sync'))
+def test_genai_sync(fake, cfile, stream):
     c,tag = _genai(fake),f'sync {stream}'
     m = c.models
     def call():
@@ -168,22 +166,20 @@ def test_genai_sync(fake, cfile, stream, record_property):
         return r.text,r.candidates[0].finish_reason.name,r.usage_metadata.total_token_count
     out = check(fake, cfile, fake.n, twice(fake, call), GKEY)
     assert out == (f'echo: {tag}' if stream else (f'echo: {tag}', 'STOP', 5))
-    sdk(record_property, 'google-genai', 'sync', stream)
 
 async def _agen(m, tag, stream):
     if stream: return ''.join([c.text async for c in await m.generate_content_stream(model='gemini-x', contents=tag)])
     r = await m.generate_content(model='gemini-x', contents=tag)
     return r.text,r.candidates[0].finish_reason.name,r.usage_metadata.total_token_count
 
-@pytest.mark.parametrize('stream', [False, True])
-def test_genai_async(fake, cfile, stream, record_property):
+@pytest.mark.parametrize('stream', streams('google-genai', 'async'))
+def test_genai_async(fake, cfile, stream):
     "With aiohttp installed, `client.aio` sends through aiohttp, not httpx2"
     pytest.importorskip('aiohttp')
     c,tag = _genai(fake),f'async {stream}'
     assert c._api_client._use_aiohttp()
     out = check(fake, cfile, fake.n, asyncio.run(atwice(fake, lambda: _agen(c.aio.models, tag, stream))), GKEY)
     assert out == (f'echo: {tag}' if stream else (f'echo: {tag}', 'STOP', 5))
-    sdk(record_property, 'google-genai', 'async', stream)
 
 @pytest.mark.parametrize('stream', [False, True])
 def test_genai_sync_record_async_hit(fake, cfile, stream):
@@ -208,6 +204,7 @@ def test_genai_async_replay_miss(fake, tmp_path):
         assert fake.n == n and cachy_stats()['replay_failure'] >= 1
     finally: disable_cachy()
 
+@pytest.mark.sdk('aiohttp', 'async')
 def test_aiohttp_key_param(fake, cfile):
     "An API key in the URL's `key` parameter (as older Gemini clients send it) decides nothing and is not stored"
     aiohttp = pytest.importorskip('aiohttp')

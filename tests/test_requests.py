@@ -53,8 +53,9 @@ class MySession(requests.Session):
     "A subclass, as libraries define them"
     def request(self, method, url, **kw): return super().request(method, url, headers={'authorization': f'Bearer {KEY}'}, **kw)
 
+@pytest.mark.sdk('requests', 'sync')
 @pytest.mark.parametrize('mk', [requests.Session, MySession])
-def test_get_post_json(fake, cfile, mk, record_property):
+def test_get_post_json(fake, cfile, mk):
     n = fake.n
     with mk() as s:
         g = [s.get(fake.url+'/v1/models', params={'a': 1}) for _ in range(2)]
@@ -66,7 +67,6 @@ def test_get_post_json(fake, cfile, mk, record_property):
     for r in g+p: assert (r.status_code, r.reason, r.headers['content-type'], r.encoding) == (200, 'OK', 'application/json', 'utf-8')
     assert (p[1].url, p[1].request.method) == (fake.url+'/v1/chat', 'POST')
     assert [r['method'] for r in recs(cfile)] == ['GET', 'POST'] and KEY not in cfile.read_text()
-    record_property('sdk', dict(dist='requests', via='', mode='sync', stream=False))
 
 def test_binary(fake, cfile):
     n = fake.n
@@ -74,7 +74,8 @@ def test_binary(fake, cfile):
     assert a == b == BIN and fake.n == n+1
     assert recs(cfile)[0]['binary'] is True
 
-def test_stream(fake, cfile, record_property):
+@pytest.mark.sdk('requests', 'sync', 'stream')
+def test_stream(fake, cfile):
     "A streamed response can still be iterated, live and replayed; it is keyed apart from the same request unstreamed"
     n = fake.n
     lines = []
@@ -86,7 +87,6 @@ def test_stream(fake, cfile, record_property):
     with requests.get(fake.url+'/bin', stream=True) as r: assert b''.join(r.iter_content(100)) == BIN
     assert requests.get(fake.url+'/bin').content == BIN
     assert fake.n == n+3
-    record_property('sdk', dict(dist='requests', via='', mode='sync', stream=True))
 
 @pytest.mark.parametrize('st,kept', [(400, True), (404, True), (422, True), (401, False), (403, False), (408, False),
                                      (409, False), (429, False), (500, False), (503, False)])
