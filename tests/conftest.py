@@ -47,7 +47,8 @@ def ant(srv):
 
 # The README's table of SDKs is generated from the tests that passed: `@pytest.mark.sdk(dist, *ways)` says that a
 # test proves cachy caches distribution `dist` in `ways` (sync, async, stream); each pytest run writes what passed
-# to build/sdk-matrix/, and `python tests/sdk_table.py` puts it in the README.
+# to build/sdk-matrix/ (one file per environment, updated for the SDKs it ran), and `python tests/sdk_table.py`
+# puts it in the README.
 import hashlib,json,sys
 from importlib.metadata import version
 from pathlib import Path
@@ -71,6 +72,8 @@ def pytest_sessionfinish(session, exitstatus):
     if not _matrix: return
     out = Path(__file__).resolve().parent.parent/'build'/'sdk-matrix'
     out.mkdir(parents=True, exist_ok=True)
-    rows = [dict(sdk=k, version=version(k), ways=sorted(v['ways'] if not v['failed'] else ()), python=sys.version.split()[0])
-            for k,v in sorted(_matrix.items())]
-    (out/f'{hashlib.sha256(sys.prefix.encode()).hexdigest()[:12]}.json').write_text(json.dumps(rows, indent=1))
+    f = out/f'{hashlib.sha256(sys.prefix.encode()).hexdigest()[:12]}.json'
+    rows = {r['sdk']:r for r in json.loads(f.read_text())} if f.exists() else {}
+    rows |= {k:dict(sdk=k, version=version(k), ways=sorted(v['ways'] if not v['failed'] else ()), python=sys.version.split()[0])
+             for k,v in _matrix.items()}
+    f.write_text(json.dumps(sorted(rows.values(), key=lambda r: r['sdk']), indent=1))
