@@ -8,7 +8,7 @@ Docs: https://cachy-dev.github.io/cachy/store.html.md"""
 __all__ = ['Store']
 
 # %% ../nbs/01_store.ipynb #f020b167
-import json,os,tempfile,threading,hashlib,warnings
+import json,os,stat,tempfile,threading,hashlib,warnings
 from pathlib import Path
 from filelock import FileLock
 from fastcore.basics import patch
@@ -16,15 +16,25 @@ from fastcore.basics import patch
 # %% ../nbs/01_store.ipynb #76a46eec
 _pre = b'{"key": "'
 
+def _valid(d):
+    "Whether `d`, parsed from a line, is a record cachy can replay"
+    if not isinstance(d, dict): return False
+    h = d.get('headers') or {}
+    return (isinstance(d.get('key'), str) and isinstance(d.get('response'), str) and type(d.get('status_code', 200)) is int
+            and type(d.get('binary', False)) is bool and isinstance(h, dict) and all(isinstance(v, str) for v in h.values()))
+
+def _parse(line):
+    "The record in `line`, or `None` if it holds none"
+    try: d = json.loads(line)
+    except (ValueError, RecursionError): return None
+    return d if _valid(d) else None
+
 def _line_key(line):
-    "The key of a record `line` (bytes), or `None` if it is not a well-formed record"
-    s = line.rstrip()
-    if s.startswith(_pre) and s.endswith(b'}'):
-        end = s.find(b'"', len(_pre))
-        if end > 0 and b'\\' not in s[:end]: return s[len(_pre):end].decode()
-    try: d = json.loads(s)
-    except ValueError: return None
-    return d['key'] if isinstance(d, dict) and isinstance(d.get('key'), str) and 'response' in d else None
+    "The key of record `line` (bytes without its newline), or `None` if it is not a well-formed record"
+    if line.startswith(_pre) and line.endswith(b'}') and (e := line.find(b'"', 9)) > 9:
+        k = line[9:e]
+        if k.isascii() and b'\\' not in k: return k.decode()
+    return (d := _parse(line)) and d['key']
 
 # %% ../nbs/01_store.ipynb #ea6983ce
 _fields = 'key','response','headers','status_code','binary'
@@ -32,6 +42,7 @@ _fields = 'key','response','headers','status_code','binary'
 def _dumps(rec):
     "One canonical line for record `rec`"
     d = {k:rec[k] for k in _fields if k in rec} | {k:rec[k] for k in sorted(rec) if k not in _fields}
+    if isinstance(d.get('headers'), dict): d['headers'] = dict(sorted(d['headers'].items()))
     return (json.dumps(d)+'\n').encode()
 
 # %% ../nbs/01_store.ipynb #9b8a8b62
@@ -40,6 +51,8 @@ def _lock_path(path):
     h = hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:16]
     return Path(tempfile.gettempdir())/f'cachy-{h}.lock'
 
+_chunk = 1<<20
+
 class Store:
     "The records of one `cachy.jsonl`, indexed by key"
     def __init__(self, path):
@@ -47,48 +60,80 @@ class Store:
         self._tl,self._warned = threading.RLock(),set()
         self.load()
 
+    def _reset(self, ident=None): self.recs,self.end,self.tail,self.lineno,self.ident,self.err = {},0,0,0,ident,None
+
     def load(self):
         "Read the whole file"
         with self._tl:
-            self.recs,self.end,self.lineno,self.ident = {},0,0,None
+            self._reset()
             self.refresh()
 
     def _warn(self, lineno, why):
         if (self.ident,lineno) in self._warned: return
         self._warned.add((self.ident,lineno))
-        warnings.warn(f"cachy: skipping {why} line {lineno} of {self.path}", stacklevel=4)
+        warnings.warn(f"cachy: skipping {why} line {lineno} of {self.path}", stacklevel=2)
 
-    def _scan(self, f):
-        "Index the complete lines of `f` from `self.end` on"
+    def _scan(self, f, size):
+        "Index the lines of `f` from `self.end` to `size`; `True` if the last one is torn"
         f.seek(self.end)
-        for line in f:
-            if not line.endswith(b'\n'):
-                self._warn(self.lineno+1, 'torn (incomplete)')
-                break
-            self.lineno += 1
-            self.end += len(line)
-            if not line.strip(): continue
-            if (k := _line_key(line)) is None: self._warn(self.lineno, 'damaged')
-            else: self.recs[k] = line
+        recs,n,end,part,left = self.recs,self.lineno,self.end,[],size-self.end
+        while left > 0 and (b := f.read(min(left, _chunk))):
+            left -= len(b)
+            if b'\n' not in b:
+                part.append(b)
+                continue
+            lines = b''.join(part+[b]).split(b'\n')
+            part = [lines.pop()]
+            for l in lines:
+                n += 1
+                end += len(l)+1
+                if l.endswith(b'\r'): l = l[:-1]
+                if (k := _line_key(l)) is not None: recs[k] = l+b'\n'
+                elif l.strip(): self._warn(n, 'damaged')
+        self.lineno,self.end = n,end
+        t = b''.join(part)
+        self.tail = len(t)
+        if not t.strip(): return False
+        if (r := _parse(t)) is not None: recs[r['key']] = t
+        return r is None
 
-    def refresh(self):
-        "Index what was appended since the last read; reload if the file was replaced or shrank"
-        try: st = os.stat(self.path)
-        except FileNotFoundError: st = None
-        ident = st and (st.st_dev,st.st_ino)
+    def refresh(self, locked=False):
+        "Index what was appended since the last read; reload if the file was replaced or rewritten"
         with self._tl:
-            if ident != self.ident or (st and st.st_size < self.end):
-                self.recs,self.end,self.lineno,self.ident = {},0,0,ident
-            if st is None or st.st_size == self.end: return
-            with open(self.path, 'rb') as f: self._scan(f)
+            try: st = os.stat(self.path)
+            except FileNotFoundError: return self._reset()
+            except OSError as e: self.err = e; return
+            if (st.st_dev,st.st_ino) == self.ident and st.st_size == self.end+self.tail: return
+            if not stat.S_ISREG(st.st_mode): self.err = OSError(f"not a regular file: {self.path}"); return
+            try:
+                with open(self.path, 'rb') as f:
+                    st = os.fstat(f.fileno())
+                    ident = st.st_dev,st.st_ino
+                    if ident != self.ident or st.st_size < self.end or (self.end and f.seek(self.end-1) and f.read(1) != b'\n'):
+                        self._reset(ident)
+                    torn = self._scan(f, st.st_size)
+            except OSError as e: self.err = e; return
+            self.err = None
+            if not torn or (self.ident,self.lineno+1) in self._warned: return
+            if locked: return self._warn(self.lineno+1, 'torn (incomplete)')
+            self.tail = 0
+            try:
+                with self.lock: self.refresh(locked=True)
+            except OSError: self._warn(self.lineno+1, 'torn (incomplete)')
 
     def get(self, key):
         "The record for `key` in memory, or `None`"
         if (line := self.recs.get(key)) is None: return None
-        try: return json.loads(line)
-        except ValueError:
-            self.recs.pop(key, None)
-            self._warn('?', f'damaged record {key!r} on')
+        if (r := _parse(line)) is not None and r['key'] == key: return r
+        self.recs.pop(key, None)
+        self._warn(self._where(line), 'damaged')
+
+    def _where(self, line):
+        "The number of the line `line` in the file, or `'?'`"
+        try: data = b'\n'+self.path.read_bytes()
+        except OSError: return '?'
+        i = data.find(b'\n'+line)
+        return data.count(b'\n', 0, i+1) if i >= 0 else '?'
 
     def find(self, key):
         "The record for `key`, reading what other processes appended if it is not in memory"
@@ -99,35 +144,45 @@ class Store:
     def put(self, rec, replace=False):
         "Append `rec` unless its key was recorded meanwhile (or `replace`); `True` if written"
         line = _dumps(rec)
-        with self.lock, self._tl:
-            self.refresh()
+        with self._tl, self.lock:
+            self.refresh(locked=True)
             if not replace and rec['key'] in self.recs: return False
             with open(self.path, 'ab+') as f:
-                f.seek(0, os.SEEK_END)
-                if f.tell():
+                if f.seek(0, os.SEEK_END):
                     f.seek(-1, os.SEEK_END)
-                    if f.read(1) != b'\n': f.write(b'\n')
+                    if f.read(1) != b'\n': line = b'\n'+line
                 f.write(line)
-            self.refresh()
+            self.refresh(locked=True)
         return True
 
     def __len__(self): return len(self.recs)
     def __contains__(self, key): return key in self.recs
 
 # %% ../nbs/01_store.ipynb #2f2056ed
+def _replace(path, data):
+    "Write `data` to `path` atomically: to a temporary file beside it, then moved into place"
+    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+    try:
+        with open(tmp, 'wb') as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
+        os.replace(tmp, path)
+    finally: tmp.unlink(missing_ok=True)
+
 @patch
 def compact(self:Store, keep=None):
     "Rewrite the file in canonical form, keeping only the keys in `keep` if given; returns (entries, bytes) removed"
-    with self.lock, self._tl:
-        self.load()
-        n0,b0 = len(self.recs),self.end
-        recs = {}
-        for k,l in self.recs.items():
-            if keep is not None and k not in keep: continue
-            try: recs[k] = _dumps(json.loads(l))
-            except ValueError: self._warn('?', f'damaged record {k!r} on')
-        tmp = self.path.with_name(f'.{self.path.name}.{os.getpid()}.tmp')
-        tmp.write_bytes(b''.join(recs[k] for k in sorted(recs)))
-        os.replace(tmp, self.path)
-        self.load()
-        return n0-len(self.recs),b0-self.end
+    with self._tl, self.lock:
+        self._reset()
+        self.refresh(locked=True)
+        if self.err: raise self.err
+        if not self.path.exists(): return 0,0
+        n0,old = len(self.recs),self.path.read_bytes()
+        recs = [r for k in sorted(self.recs) if (keep is None or k in keep) and (r := self.get(k)) is not None]
+        new = b''.join(map(_dumps, recs))
+        if new != old: _replace(self.path, new)
+        self._reset()
+        self.refresh(locked=True)
+        return n0-len(self.recs),len(old)-len(new)
