@@ -25,7 +25,7 @@ def _valid(d):
 
 def _parse(line):
     "The record in `line`, or `None` if it holds none"
-    try: d = json.loads(line)
+    try: d = json.loads(line.decode())
     except (ValueError, RecursionError): return None
     return d if _valid(d) else None
 
