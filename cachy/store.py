@@ -91,11 +91,8 @@ class Store:
                 if (k := _line_key(l)) is not None: recs[k] = l+b'\n'
                 elif l.strip(): self._warn(n, 'damaged')
         self.lineno,self.end = n,end
-        t = b''.join(part)
-        self.tail = len(t)
-        if not t.strip(): return False
-        if (r := _parse(t)) is not None: recs[r['key']] = t
-        return r is None
+        self.tail = sum(map(len, part))
+        return any(map(bytes.strip, part))
 
     def refresh(self, locked=False):
         "Index what was appended since the last read; reload if the file was replaced or rewritten"
