@@ -74,27 +74,41 @@ norm_pats = [
     (re.compile(r'Cell In\[\d+\], line \d+'), 'Cell In[N], line N'),
     (re.compile(r'\bline \d+, in\b'), 'line N, in'),
     (re.compile(r'\b0x[0-9a-fA-F]{6,16}\b'), '0xADDR'),
-    (re.compile(r'/(?:private/)?var/folders/[\w-]+/[\w-]+/T/'), '/tmp/'),
+    (re.compile(r'/var/folders/[\w-]+/[\w-]+/T/'), '/tmp/'),
     (re.compile(r'/tmp/tmp[\w-]{6,}'), '/tmp/tmpX'),
 ]
 
 def _norm(s):
     "`s` with every pattern of `norm_pats` replaced"
-    for pat,repl in norm_pats: s = pat.sub(repl, s) if isinstance(pat, re.Pattern) else re.sub(pat, repl, s)
+    for pat,repl in norm_pats:
+        if _hint(pat) in s: s = re.sub(pat, repl, s)
     return s
 
 # %% ../nbs/00_core.ipynb #bd6cfa29
+_hints = {}
+
+def _hint(pat):
+    "Literal text that any match of `pat` starts with ('' if none is known)"
+    if (h := _hints.get(pat)) is not None: return h
+    src = pat.pattern if isinstance(pat, re.Pattern) else pat
+    flags = pat.flags & ~re.UNICODE if isinstance(pat, re.Pattern) else 0
+    lit = '' if flags or not isinstance(src, str) else re.match(r'(?:\\b)?((?:[^\\.^$*+?{}\[\]|()]|\\[^\w\s])*)', src).group(1)
+    if lit and len(src) > len(lit) and src[src.index(lit)+len(lit)] in '*?{': lit = lit[:-2] if lit[-2:-1]=='\\' else lit[:-1]
+    _hints[pat] = h = re.sub(r'\\(.)', r'\1', lit)
+    return h
+
+# %% ../nbs/00_core.ipynb #a12d0b0b
 def _key(req, stream=False):
     "The cache key of `req`, whose body has been read"
     parts = req.method, _url(req), 'stream' if stream else '', _norm(_body(req))
     return hashlib.sha256('\n'.join(parts).encode('utf-8', 'surrogatepass')).hexdigest()[:16]
 
-# %% ../nbs/00_core.ipynb #a12d0b0b
+# %% ../nbs/00_core.ipynb #d22c2387
 def _recordable(status):
     "Whether a response with `status` is recorded"
     return 200 <= status < 300 or (400 <= status < 500 and status not in (401, 403, 408, 409, 429))
 
-# %% ../nbs/00_core.ipynb #d22c2387
+# %% ../nbs/00_core.ipynb #e8926370
 _text_types = 'text/','json','xml','javascript','event-stream','yaml','x-www-form-urlencoded'
 _never = {'content-encoding', 'content-length', 'transfer-encoding'}
 
@@ -108,7 +122,7 @@ def _record(c, key, req, res, raw):
                 headers={k.lower():v for k,v in res.headers.items() if k.lower() in c.hdrs}, status_code=res.status_code,
                 binary=txt is None, method=req.method, url=_url(req))
 
-# %% ../nbs/00_core.ipynb #e8926370
+# %% ../nbs/00_core.ipynb #7a2b7c9e
 resp_norm_pats = []
 resp_echo = {'response': {'instructions', 'tools', 'tool_choice', 'parallel_tool_calls', 'temperature', 'top_p', 'top_logprobs',
     'max_output_tokens', 'max_tool_calls', 'text', 'truncation', 'reasoning', 'metadata', 'user', 'store', 'prompt',
@@ -134,7 +148,7 @@ def _norm_resp(txt):
     if not txt.startswith('data: ') and '\ndata: ' not in txt: return txt
     return '\n'.join('data: '+p if l.startswith('data: ') and (p := _prune_json(l[6:])) is not None else l for l in txt.split('\n'))
 
-# %% ../nbs/00_core.ipynb #7a2b7c9e
+# %% ../nbs/00_core.ipynb #03acedf9
 def _mod(req):
     "The httpx module `req` belongs to"
     return httpx2 if httpx2 and isinstance(req, httpx2.Request) else httpx
@@ -146,7 +160,7 @@ def _resp(rec, req):
     r.elapsed = timedelta(0)
     return r
 
-# %% ../nbs/00_core.ipynb #03acedf9
+# %% ../nbs/00_core.ipynb #2dc08e13
 _modes = 'record','replay','refresh'
 
 class ReplayMiss(BaseException):
@@ -158,7 +172,7 @@ def _mode(mode=None):
     if m not in _modes: raise ValueError(f"cachy: unknown mode {m!r}; valid modes are {', '.join(_modes)}")
     return m
 
-# %% ../nbs/00_core.ipynb #2dc08e13
+# %% ../nbs/00_core.ipynb #e9a6a286
 def _same(c, req):
     "Keys of the records for `req`'s method and URL"
     m,u = req.method,_url(req)
@@ -169,10 +183,11 @@ def _miss_msg(c, key, req):
     "Why replay failed for `req`, and what to do"
     same = _same(c, req)
     seen = f"Recorded for {req.method} {_url(req)}: {', '.join(same)}." if same else "Nothing is recorded for this method and URL."
+    if c.store.err: seen = f"The file could not be read: {c.store.err}."
     return (f"cachy (replay mode): no recorded response for {req.method} {_url(req)} (key {key}) in {c.store.path}. {seen} "
             "To record it, run this call once with network access in record mode: unset CACHY_MODE, or call enable_cachy(mode='record').")
 
-# %% ../nbs/00_core.ipynb #e9a6a286
+# %% ../nbs/00_core.ipynb #eb4ed971
 _stats,_slock = Counter(),threading.Lock()
 _shown = dict(hit='HIT', miss='MISS', replay_failure='MISS', **{'pass':'PASS'})
 
@@ -187,7 +202,7 @@ def cachy_stats():
     "Counts of what cachy did in this process"
     return {k:_stats[k] for k in ('hit','miss','recorded','pass','replay_failure')}
 
-# %% ../nbs/00_core.ipynb #eb4ed971
+# %% ../nbs/00_core.ipynb #2f20156d
 _cfg = None
 _off = ContextVar('cachy_off', default=False)
 
@@ -198,7 +213,7 @@ def _ours(c, req):
     _note(c, 'pass', None, req)
     return False
 
-# %% ../nbs/00_core.ipynb #2f20156d
+# %% ../nbs/00_core.ipynb #88b14622
 def _lookup(c, req, stream):
     "`(key, record)`: the record on a hit, `None` if the request must go live"
     key = _key(req, stream)
@@ -211,7 +226,7 @@ def _lookup(c, req, stream):
     _note(c, 'miss', key, req)
     return key,None
 
-# %% ../nbs/00_core.ipynb #88b14622
+# %% ../nbs/00_core.ipynb #3ec636f7
 _warned = set()
 
 def _keep(c, key, req, res, raw):
@@ -225,7 +240,7 @@ def _keep(c, key, req, res, raw):
             warnings.warn(f"cachy: could not write {c.store.path} ({e}); responses are not being recorded", stacklevel=2)
     return res
 
-# %% ../nbs/00_core.ipynb #3ec636f7
+# %% ../nbs/00_core.ipynb #95c975ef
 class _TeeBase:
     "Collects the chunks of live response `res`, and calls `done` with the whole body once"
     def __init__(self, res, done): self.res,self.done,self.buf,self.it = res,done,[],None
@@ -273,7 +288,7 @@ def _tee(c, key, req, res, is_async):
     s = _tees[_mod(req)][is_async](res, lambda raw: _keep(c, key, req, res, raw))
     return _mod(req).Response(res.status_code, headers=hs, stream=s, request=req, extensions=res.extensions)
 
-# %% ../nbs/00_core.ipynb #95c975ef
+# %% ../nbs/00_core.ipynb #4472acc2
 def _mk_send(orig):
     "A sync `send` caching around `orig`"
     def send(self, request, **kw):
@@ -302,7 +317,7 @@ def _mk_asend(orig):
         return _keep(c, key, request, res, res.content)
     return send
 
-# %% ../nbs/00_core.ipynb #4472acc2
+# %% ../nbs/00_core.ipynb #f5b060e9
 _orig = {}
 
 def _clients():
@@ -325,7 +340,7 @@ def _unpatch():
     _orig.clear()
     for _,unpatch in _adapters: unpatch()
 
-# %% ../nbs/00_core.ipynb #f5b060e9
+# %% ../nbs/00_core.ipynb #b6b71814
 _stores = {}
 
 def _find_dir(d=None):
@@ -335,12 +350,13 @@ def _find_dir(d=None):
     return next((p for p in (cwd,*cwd.parents) if (p/'settings.ini').exists() or (p/'pyproject.toml').exists()), cwd)
 
 def _store(d=None):
-    "The store of the `cachy.jsonl` in `_find_dir(d)`"
+    "The store of the `cachy.jsonl` in `_find_dir(d)`, up to date with the file"
     p = (_find_dir(d)/'cachy.jsonl').resolve()
-    if p not in _stores: _stores[p] = Store(p)
+    if p in _stores: _stores[p].refresh()
+    else: _stores[p] = Store(p)
     return _stores[p]
 
-# %% ../nbs/00_core.ipynb #b6b71814
+# %% ../nbs/00_core.ipynb #d7413c41
 def enable_cachy(
     cache_dir=None, # Folder of `cachy.jsonl`; default: the nearest folder at or above the cwd with `settings.ini` or `pyproject.toml`
     doms=doms, # Hosts whose requests are cached (subdomains included; `host:port` to require a port)
@@ -361,7 +377,7 @@ def disable_cachy():
     _cfg = None
     _unpatch()
 
-# %% ../nbs/00_core.ipynb #d7413c41
+# %% ../nbs/00_core.ipynb #30826243
 @contextmanager
 @delegates(enable_cachy)
 def cachy(**kwargs):
