@@ -49,8 +49,8 @@ def ant(srv):
 # test proves cachy caches distribution `dist` in `ways` (sync, async, stream); each pytest run writes what passed
 # to build/sdk-matrix/ (one file per environment, updated for the SDKs it ran), and `python tests/sdk_table.py`
 # puts it in the README.
-import hashlib,json,sys
-from importlib.metadata import version
+import hashlib,json,re,sys
+from importlib.metadata import requires,version
 from pathlib import Path
 
 _matrix = {}
@@ -68,12 +68,17 @@ def pytest_runtest_makereport(item, call):
         if rep.passed: d['ways'].update(ways)
         else: d['failed'] = True
 
+def _via(dist):
+    "The HTTP clients that `dist` requires (without extras), which cachy patches beneath it"
+    names = {re.split(r'[ ;<>=!~\[(]', r)[0].lower() for r in requires(dist) or () if 'extra ==' not in r}
+    return ', '.join(c for c in ('httpx2', 'httpx', 'aiohttp', 'requests') if c in names) or dist
+
 def pytest_sessionfinish(session, exitstatus):
     if not _matrix: return
     out = Path(__file__).resolve().parent.parent/'build'/'sdk-matrix'
     out.mkdir(parents=True, exist_ok=True)
     f = out/f'{hashlib.sha256(sys.prefix.encode()).hexdigest()[:12]}.json'
     rows = {r['sdk']:r for r in json.loads(f.read_text())} if f.exists() else {}
-    rows |= {k:dict(sdk=k, version=version(k), ways=sorted(v['ways'] if not v['failed'] else ()), python=sys.version.split()[0])
-             for k,v in _matrix.items()}
+    rows |= {k:dict(sdk=k, version=version(k), via=_via(k), ways=sorted(v['ways'] if not v['failed'] else ()),
+                    python=sys.version.split()[0]) for k,v in _matrix.items()}
     f.write_text(json.dumps(sorted(rows.values(), key=lambda r: r['sdk']), indent=1))

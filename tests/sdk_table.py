@@ -6,10 +6,11 @@ root = Path(__file__).resolve().parent.parent
 start,end = '<!-- sdk-table:start -->','<!-- sdk-table:end -->'
 
 def table():
-    rows = sorted((r['sdk'], r['version'], r['ways']) for f in (root/'build'/'sdk-matrix').glob('*.json') for r in json.loads(f.read_text()))
-    mark = lambda ways,w: '✓' if w in ways else '✗'
-    return '\n'.join(['| SDK | version | sync | async | stream |', '|---|---|---|---|---|',
-                      *[f'| {s} | {v} | {mark(w,"sync")} | {mark(w,"async")} | {mark(w,"stream")} |' for s,v,w in rows]])
+    rows = sorted((r['sdk'], r['version'], r.get('via', ''), r['ways'])
+                  for f in (root/'build'/'sdk-matrix').glob('*.json') for r in json.loads(f.read_text()))
+    mark = lambda ways,w: '✓' if w in ways else '–'
+    return '\n'.join(['| SDK | version | sends through | sync | async | stream |', '|---|---|---|:-:|:-:|:-:|',
+        *[f'| {s} | {v} | {t} | {mark(w,"sync")} | {mark(w,"async")} | {mark(w,"stream")} |' for s,v,t,w in rows]])
 
 if __name__ == '__main__':
     p = root/'README.md'
