@@ -75,28 +75,29 @@ def _msg_item(n, text, status='completed'):
     return {'type': 'message', 'id': f'msg_{n}', 'role': 'assistant', 'status': status,
             'content': [{'type': 'output_text', 'text': text, 'annotations': [], 'logprobs': []}] if text is not None else []}
 
-def _response(n, model, text, status='completed'):
+def _response(n, model, text, status='completed', echo={}):
+    "A Responses API `response`, echoing the request's configuration as OpenAI does"
     return {'id': f'resp_{n}', 'object': 'response', 'created_at': 1700000000+n, 'model': model, 'status': status,
             'output': [_msg_item(n, text)] if text is not None else [], 'parallel_tool_calls': True, 'tool_choice': 'auto',
             'tools': [], 'error': None, 'incomplete_details': None, 'instructions': None, 'metadata': {},
             'temperature': 1.0, 'top_p': 1.0, 'text': {'format': {'type': 'text'}},
             'usage': {'input_tokens': 5, 'output_tokens': 7, 'total_tokens': 12,
-                      'input_tokens_details': {'cached_tokens': 0}, 'output_tokens_details': {'reasoning_tokens': 0}}}
+                      'input_tokens_details': {'cached_tokens': 0}, 'output_tokens_details': {'reasoning_tokens': 0}}} | echo
 
-def _response_events(n, model, text):
+def _response_events(n, model, text, echo={}):
     seq = iter(range(100))
     def ev(typ, **kw): return sse(typ, {'type': typ, 'sequence_number': next(seq)} | kw)
     item = dict(item_id=f'msg_{n}', output_index=0, content_index=0)
     part = {'type': 'output_text', 'text': '', 'annotations': [], 'logprobs': []}
-    yield ev('response.created', response=_response(n, model, None, 'in_progress'))
-    yield ev('response.in_progress', response=_response(n, model, None, 'in_progress'))
+    yield ev('response.created', response=_response(n, model, None, 'in_progress', echo))
+    yield ev('response.in_progress', response=_response(n, model, None, 'in_progress', echo))
     yield ev('response.output_item.added', output_index=0, item=_msg_item(n, None, 'in_progress'))
     yield ev('response.content_part.added', part=part, **item)
     for w in _words(text): yield ev('response.output_text.delta', delta=w, logprobs=[], **item)
     yield ev('response.output_text.done', text=text, logprobs=[], **item)
     yield ev('response.content_part.done', part=part | {'text': text}, **item)
     yield ev('response.output_item.done', output_index=0, item=_msg_item(n, text))
-    yield ev('response.completed', response=_response(n, model, text))
+    yield ev('response.completed', response=_response(n, model, text, echo=echo))
 
 def _message(n, model, text):
     return {'id': f'msg_{n}', 'type': 'message', 'role': 'assistant', 'model': model,
@@ -183,8 +184,9 @@ def _handler(srv):
             if p == '/v1/responses':
                 inp = data.get('input')
                 text = f'reply {n}: {inp if isinstance(inp, str) else _text_of(inp[-1]["content"])}'
-                if stream: return self.send_sse(_response_events(n, model, text))
-                return self.send_json(_response(n, model, text))
+                echo = {k:data[k] for k in ('instructions', 'tools', 'temperature') if k in data}
+                if stream: return self.send_sse(_response_events(n, model, text, echo))
+                return self.send_json(_response(n, model, text, echo=echo))
             if p == '/v1/messages':
                 text = f'reply {n}: {_text_of(data["messages"][-1]["content"])}'
                 if stream: return self.send_sse(_message_events(n, model, text))

@@ -1,0 +1,45 @@
+"What is keyed and what is stored, normalised: `norm_pats` on requests, `resp_echo` and `resp_norm_pats` on responses"
+import re
+import pytest
+import cachy.core
+from server import recs
+
+R,C = '/v1/responses','/v1/chat/completions'
+instr = 'You answer tersely and never apologise. ' * 200
+tools = [{'type': 'function', 'name': f'tool_{i}', 'description': 'does a thing ' * 20,
+          'parameters': {'type': 'object', 'properties': {}}} for i in range(5)]
+
+@pytest.mark.sdk('openai', 'sync', 'stream')
+def test_responses_echo_not_stored(srv, on, oai, cfile):
+    on()
+    call = lambda **kw: oai.responses.create(model='gpt-x', input='hello', instructions=instr, tools=tools, temperature=0.2, **kw)
+    live,hit = call(),call()
+    assert srv.count(R) == 1
+    assert live.instructions == instr and hit.instructions is None and hit.tools is None
+    assert hit.output_text == live.output_text and hit.usage == live.usage and hit.id == live.id
+    ev_live,ev_hit = [[e for e in call(stream=True)] for _ in range(2)]
+    assert srv.count(R) == 2
+    assert [(e.type, getattr(e, 'delta', None)) for e in ev_live] == [(e.type, getattr(e, 'delta', None)) for e in ev_hit]
+    assert ev_live[-1].response.instructions == instr and ev_hit[-1].response.output_text == ev_live[-1].response.output_text
+    txt = cfile.read_text()
+    assert 'never apologise' not in txt and 'tool_0' not in txt and len(txt) < len(instr)
+
+def test_traceback_prompt_hits(srv, on, oai):
+    on()
+    tb = lambda pid, cell, addr, ln: (f'Why does this fail?\nFile /tmp/ipykernel_{pid}/{cell}.py:3, line {ln}, in f\n'
+                                      f'  <Model object at {addr}> in /tmp/tmp{pid}abcdef')
+    ask = lambda p: oai.chat.completions.create(model='gpt-x', messages=[{'role': 'user', 'content': p}]).choices[0].message.content
+    a = ask(tb(4242, 1234567, '0x7f3a2c1b9e50', 7))
+    b = ask(tb(977, 88, '0x7f00aa00bb00', 9))
+    assert srv.count(C) == 1 and a == b
+    assert '/tmp/ipykernel_4242/1234567.py' in srv.reqs[0]['body'].decode()
+    ask('Why does this fail? something else entirely')
+    assert srv.count(C) == 2
+
+def test_resp_norm_pats(srv, on, oai, cfile, monkeypatch):
+    monkeypatch.setattr(cachy.core, 'resp_norm_pats', [(re.compile(r'chatcmpl-\d+'), 'chatcmpl-N')])
+    on()
+    live = oai.chat.completions.create(model='gpt-x', messages=[{'role': 'user', 'content': 'hi'}])
+    hit = oai.chat.completions.create(model='gpt-x', messages=[{'role': 'user', 'content': 'hi'}])
+    assert srv.count(C) == 1 and live.id == 'chatcmpl-1' and hit.id == 'chatcmpl-N'
+    assert recs(cfile)[0]['response'].count('chatcmpl-N') == 1
