@@ -1,5 +1,5 @@
-"A loopback HTTP server speaking the OpenAI and Anthropic wire formats, counting the requests it receives"
-import gzip,hashlib,json,threading,time
+"A loopback HTTP server speaking the OpenAI, Anthropic and Gemini wire formats, counting the requests it receives"
+import gzip,hashlib,json,re,threading,time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler,ThreadingHTTPServer
 from urllib.parse import parse_qsl,urlsplit
@@ -23,9 +23,10 @@ def aant(srv, **kw):
 secret_hdrs = {'openai-organization': 'org-secret', 'openai-project': 'proj-secret',
                'set-cookie': 'sid=cookie-secret; Path=/; HttpOnly', 'x-request-id': 'req-secret'}
 
-def audio(n, text):
-    "The (non-UTF-8) bytes of speech number `n` for `text`"
-    return b'ID3\x04\x00\xff\xfe\x80' + n.to_bytes(4, 'big') + hashlib.sha256(text.encode()).digest() + bytes(range(256))
+def audio(n, text, size=None):
+    "The (non-UTF-8) bytes of speech number `n` for `text`, repeated or cut to `size` bytes when given"
+    b = b'ID3\x04\x00\xff\xfe\x80' + n.to_bytes(4, 'big') + hashlib.sha256(text.encode()).digest() + bytes(range(256))
+    return b if size is None else (b*(size//len(b)+1))[:size]
 
 def sse(event, data):
     "One server-sent event, with an `event:` line when `event` is given"
@@ -47,6 +48,10 @@ def _text_of(content):
 def _oai_err(code, n, model):
     typ = {400:'invalid_request_error', 401:'invalid_api_key', 404:'model_not_found', 429:'rate_limit_exceeded'}.get(code, 'server_error')
     return {'error': {'message': f'error {code} #{n} for model {model}', 'type': typ, 'param': None, 'code': typ}}
+
+def _gem_err(code, n, model):
+    st = {400:'INVALID_ARGUMENT', 401:'UNAUTHENTICATED', 403:'PERMISSION_DENIED', 404:'NOT_FOUND', 429:'RESOURCE_EXHAUSTED'}.get(code, 'INTERNAL')
+    return {'error': {'code': code, 'message': f'error {code} #{n} for model {model}', 'status': st}}
 
 def _ant_err(code, n, model):
     typ = {400:'invalid_request_error', 401:'authentication_error', 404:'not_found_error', 429:'rate_limit_error'}.get(code, 'api_error')
@@ -116,13 +121,27 @@ def _message_events(n, model, text):
                                 'usage': {'output_tokens': 7}})
     yield sse('message_stop', {'type': 'message_stop'})
 
+def _cand(n, model, text, fin=True):
+    "A Gemini `GenerateContentResponse` holding `text`, finished when `fin`"
+    c = {'content': {'parts': [{'text': text}], 'role': 'model'}, 'index': 0} | ({'finishReason': 'STOP'} if fin else {})
+    return {'candidates': [c], 'usageMetadata': {'promptTokenCount': 5, 'candidatesTokenCount': 7, 'totalTokenCount': 12},
+            'modelVersion': model, 'responseId': f'resp-{n}'}
+
+def _cand_chunks(n, model, text):
+    "`streamGenerateContent?alt=sse` events, separated by CRLF as Gemini sends them; the last one finishes"
+    ws = _words(text)
+    for i,w in enumerate(ws): yield f'data: {json.dumps(_cand(n, model, w, i == len(ws)-1))}\r\n\r\n'
+
+class _HTTPServer(ThreadingHTTPServer):
+    "Room in the listen backlog for many processes connecting at once"
+    request_queue_size,daemon_threads = 256,True
+
 class Server:
     "A threaded HTTP server on 127.0.0.1 (port chosen by the OS) that counts and records the requests it gets"
     def __init__(self):
         self.lock = threading.Lock()
         self.reset()
-        self.httpd = ThreadingHTTPServer(('127.0.0.1', 0), _handler(self))
-        self.httpd.daemon_threads = True
+        self.httpd = _HTTPServer(('127.0.0.1', 0), _handler(self))
         self.port = self.httpd.server_address[1]
         self.url = f'http://127.0.0.1:{self.port}'
 
@@ -136,8 +155,8 @@ class Server:
         self.httpd.server_close()
 
     def reset(self):
-        "Forget every request seen so far"
-        with self.lock: self.counts,self.reqs = Counter(),[]
+        "Forget every request seen so far, and clear the `salt` that `/stable/` answers carry"
+        with self.lock: self.counts,self.reqs,self.salt = Counter(),[],''
 
     def note(self, req):
         "Count `req` (a dict); returns its number since the last reset"
@@ -170,15 +189,16 @@ def _handler(srv):
             if 'json' in ct and body:
                 try: data = json.loads(body)
                 except ValueError: pass
-            model = str(data.get('model') or q.get('model') or '')
+            p = u.path
+            gem = re.fullmatch(r'/v1\w*/models/([^:/]+):(generateContent|streamGenerateContent)', p)
+            model = str(data.get('model') or q.get('model') or (gem and gem[1]) or '')
             code = int(q['status']) if 'status' in q else int(model[7:]) if model.startswith('status-') else 200
             stream = bool(data.get('stream')) or q.get('stream') == '1'
-            p = u.path
             if code != 200:
-                err = _ant_err if p == '/v1/messages' else _oai_err
+                err = _ant_err if p == '/v1/messages' else _gem_err if gem else _oai_err
                 return self.send_json(err(code, n, model), code, {'retry-after-ms': '1'})
             if p == '/v1/chat/completions':
-                text = f'reply {n}: {_text_of(data["messages"][-1]["content"])}'
+                text = f'reply {n}: {_text_of((data["messages"] or [{}])[-1].get("content"))}'
                 if stream: return self.send_sse(_chat_chunks(n, model, text))
                 return self.send_json(_chat(n, model, text))
             if p == '/v1/responses':
@@ -188,9 +208,13 @@ def _handler(srv):
                 if stream: return self.send_sse(_response_events(n, model, text, echo))
                 return self.send_json(_response(n, model, text, echo=echo))
             if p == '/v1/messages':
-                text = f'reply {n}: {_text_of(data["messages"][-1]["content"])}'
+                text = f'reply {n}: {_text_of((data["messages"] or [{}])[-1].get("content"))}'
                 if stream: return self.send_sse(_message_events(n, model, text))
                 return self.send_json(_message(n, model, text))
+            if gem:
+                text = f'reply {n}: {_text_of(data["contents"][-1]["parts"])}'
+                if gem[2] == 'streamGenerateContent': return self.send_sse(_cand_chunks(n, model, text))
+                return self.send_json(_cand(n, model, text))
             if p == '/v1/audio/transcriptions':
                 f = _file_part(body, ct)
                 return self.send_json({'text': f'transcript {n}: {len(f)} bytes sha {hashlib.sha256(f).hexdigest()[:12]}'})
@@ -199,7 +223,9 @@ def _handler(srv):
             if p == '/sse':
                 return self.send_sse(sse(None, {'n': n, 'i': i}) for i in range(int(q.get('k', 5))))
             if p == '/bytes':
-                return self.send_bytes(audio(n, p), q.get('ct', 'application/octet-stream'))
+                return self.send_bytes(audio(n, p, int(q['size']) if 'size' in q else None), q.get('ct', 'application/octet-stream'))
+            if p.startswith('/stable/'):
+                return self.send_json(dict(path=p, query=q, body=body.decode('utf-8', 'replace'), salt=srv.salt, pad='x'*int(q.get('pad', 0))))
             return self.send_json(dict(n=n, method=self.command, path=p, query={k:v for k,v in q.items() if k != 'key'}, body=body.decode('utf-8', 'replace')), code)
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = handle_any

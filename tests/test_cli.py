@@ -1,50 +1,16 @@
 "The `cachy` console script, run as users run it: the installed command in a subprocess"
-import json,os,shutil,subprocess,sys,threading
-from http.server import BaseHTTPRequestHandler,ThreadingHTTPServer
-from pathlib import Path
+import json,os,shutil,subprocess,sys
 import httpx,pytest
 from cachy.core import enable_cachy,disable_cachy,doms
 from cachy.store import Store
+from server import _message_events
 
 CACHY = shutil.which('cachy')
 SUBS = 'stats','ls','show','compact','prune','check'
-SSE = ('event: message_start\ndata: {"type": "message_start", "message": {"model": "claude-test"}}\n\n'
-       'event: message_stop\ndata: {"type": "message_stop"}\n\n')
-PNG = b'\x89PNG\r\n\x1a\n' + bytes(2000)
-
-class _Handler(BaseHTTPRequestHandler):
-    def log_message(self, *a): pass
-    def _send(self, status, ct, body):
-        self.server.seen.append(self.path)
-        self.send_response(status)
-        self.send_header('content-type', ct)
-        self.send_header('content-length', str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def do_POST(self):
-        d = json.loads(self.rfile.read(int(self.headers.get('content-length', 0))) or b'{}')
-        if self.path == '/v1/messages': return self._send(200, 'text/event-stream', SSE.encode())
-        res = dict(id='c1', object='chat.completion', model=d.get('model'), choices=[dict(message=dict(role='assistant', content='hi'))])
-        self._send(200, 'application/json', json.dumps(res).encode())
-    def do_GET(self):
-        if self.path == '/img.png': return self._send(200, 'image/png', PNG)
-        self._send(404, 'application/json', b'{"error": "not found"}')
-
-@pytest.fixture(scope='module')
-def server():
-    srv = ThreadingHTTPServer(('127.0.0.1', 0), _Handler)
-    srv.seen = []
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    srv.url = f'http://127.0.0.1:{srv.server_address[1]}'
-    yield srv
-    srv.shutdown()
-    srv.server_close()
-
 CALLS = dict(mini=('POST', '/v1/chat/completions', dict(model='gpt-4o-mini', messages=[])),
              big=('POST', '/v1/chat/completions', dict(model='gpt-4o', messages=[dict(role='user', content='hi')])),
-             img=('GET', '/img.png', None),
-             nope=('GET', '/nope', None))
+             img=('GET', '/bytes?ct=image/png&size=2008', None),
+             nope=('GET', '/nope?status=404', None))
 
 def _record(d, url, mode='record'):
     "Make the `CALLS` and a stream through cachy into `d/cachy.jsonl`; returns their keys by name"
@@ -52,17 +18,17 @@ def _record(d, url, mode='record'):
     try:
         with httpx.Client(base_url=url) as c:
             for m,p,j in CALLS.values(): c.request(m, p, json=j)
-            with c.stream('POST', '/v1/messages', json=dict(model='claude-test', stream=True)) as r: r.read()
+            with c.stream('POST', '/v1/messages', json=dict(model='claude-test', stream=True, messages=[dict(role='user', content='hi')])) as r: r.read()
     finally: disable_cachy()
     ks = [json.loads(l)['key'] for l in open(d/'cachy.jsonl')]
     return dict(zip([*CALLS,'sse'], ks[-5:]))
 
 @pytest.fixture
-def rec(tmp_path, server):
+def rec(tmp_path, srv):
     "A folder with a `cachy.jsonl` recorded from the loopback server; `rec.keys` by call name"
     d = tmp_path/'cache'
     d.mkdir()
-    keys = _record(d, server.url)
+    keys = _record(d, srv.url)
     assert len(set(keys.values())) == 5
     yield d, keys
     disable_cachy()
@@ -103,28 +69,28 @@ def test_unreadable_file(tmp_path):
     for s in SUBS: _one_line_error(cachy(*_args(s, tmp_path, tmp_path)), 2, f"cachy: cannot read {tmp_path/'cachy.jsonl'}")
     assert not (tmp_path/'ran').exists()
 
-def test_finds_the_project_file(tmp_path, server):
+def test_finds_the_project_file(tmp_path, srv):
     (tmp_path/'pyproject.toml').write_text('[project]\nname = "x"\n')
     (tmp_path/'nbs').mkdir()
-    keys = _record(tmp_path, server.url)
+    keys = _record(tmp_path, srv.url)
     r = cachy('ls', cwd=tmp_path/'nbs')
     assert r.returncode == 0, r.stderr
     assert [l.split()[0] for l in r.stdout.splitlines()] == list(keys.values())
 
-def test_ls(rec, server):
+def test_ls(rec, srv):
     d,keys = rec
     with open(d/'cachy.jsonl', 'a') as f: f.write(json.dumps(dict(key='0'*16, response='{}', headers={}, status_code=200, binary=False))+'\n')
     r = cachy('ls', '--cache-dir', d)
     assert r.returncode == 0 and r.stderr == ''
     ls = r.stdout.splitlines()
     assert [l.split()[:2] for l in ls] == [[keys['mini'],'200'], [keys['big'],'200'], [keys['img'],'200'], [keys['nope'],'404'], [keys['sse'],'200'], ['0'*16,'200']]
-    assert ls[0].endswith(f'  POST {server.url}/v1/chat/completions')
-    assert ls[3].endswith(f'  GET {server.url}/nope')
+    assert ls[0].endswith(f'  POST {srv.url}/v1/chat/completions')
+    assert ls[3].endswith(f'  GET {srv.url}/nope?status=404')
     assert ls[5].endswith('  -')
     sizes = [int(l.split()[2].replace(',', '')) for l in ls]
     assert sizes == [len(l) for l in (d/'cachy.jsonl').read_bytes().splitlines(keepends=True)]
 
-def test_stats(rec, server):
+def test_stats(rec, srv):
     d,keys = rec
     r = cachy('stats', '--cache-dir', d, '-n', 2)
     assert r.returncode == 0 and r.stderr == ''
@@ -132,7 +98,7 @@ def test_stats(rec, server):
     assert out.startswith(f"{d/'cachy.jsonl'}: 5 entries, {(d/'cachy.jsonl').stat().st_size:,} bytes\n")
     hosts,rest = out.split('by host:\n')[1].split('by model:\n')
     models,largest = rest.split('largest:\n')
-    host = server.url.split('//')[1]
+    host = srv.url.split('//')[1]
     assert [l.split()[0::4] for l in hosts.splitlines()] == [['5', host]]
     assert sorted(l.split()[-1] for l in models.splitlines()) == ['claude-test', 'gpt-4o', 'gpt-4o-mini']
     assert [l.split()[0] for l in largest.splitlines()] == [keys['img'], keys['sse']]
@@ -141,10 +107,11 @@ def test_show(rec):
     d,keys = rec
     r = cachy('show', keys['big'], '--cache-dir', d)
     assert r.returncode == 0 and r.stderr == ''
-    assert json.loads(r.stdout)['model'] == 'gpt-4o' and r.stdout.startswith('{\n  "id": "c1",\n')
+    assert json.loads(r.stdout)['model'] == 'gpt-4o' and r.stdout.startswith('{\n  "id": "chatcmpl-2",\n')
     r = cachy('show', keys['sse'], '--cache-dir', d)
-    assert r.stdout.splitlines() == ['message_start: {"type": "message_start", "message": {"model": "claude-test"}}',
-                                     'message_stop: {"type": "message_stop"}']
+    evs = [e.removeprefix('event: ').replace('\ndata: ', ': ').strip() for e in _message_events(5, 'claude-test', 'reply 5: hi')]
+    assert evs[0].startswith('message_start: {"type": "message_start", "message": {"id": "msg_5"') and evs[-1] == 'message_stop: {"type": "message_stop"}'
+    assert r.stdout.splitlines() == evs
     r = cachy('show', keys['img'], '--cache-dir', d)
     assert r.stdout == 'binary response: image/png, 2,008 bytes\n'
     _one_line_error(cachy('show', 'ffffffffffffffff', '--cache-dir', d), 1, 'no entry with key ffffffffffffffff')
@@ -169,10 +136,10 @@ def test_check(rec):
         'looks like a bearer token: Bearer abcde…', 'looks like a Google API key: AIzaxxxxxxxx…', 'looks like an Anthropic key: sk-ant-api03…']
     assert [l.split(':')[1] for l in r.stdout.splitlines()[:-1]] == ['6', '7', '7']
 
-def test_compact(rec, server):
+def test_compact(rec, srv):
     d,keys = rec
     p = d/'cachy.jsonl'
-    _record(d, server.url, mode='refresh')
+    _record(d, srv.url, mode='refresh')
     assert len(p.read_bytes().splitlines()) == 10
     r = cachy('check', '--cache-dir', d)
     assert r.returncode == 1 and r.stdout.count('duplicate key') == 5
@@ -182,9 +149,9 @@ def test_compact(rec, server):
     lines = p.read_bytes().splitlines()
     assert lines == sorted(lines) and [json.loads(l)['key'] for l in lines] == sorted(keys.values())
     assert cachy('check', '--cache-dir', d).returncode == 0
-    n = len(server.seen)
-    _record(d, server.url, mode='replay')
-    assert len(server.seen) == n, 'after compact every call is still a hit'
+    n = srv.total
+    _record(d, srv.url, mode='replay')
+    assert srv.total == n, 'after compact every call is still a hit'
 
 def _script(path, d, url, calls, child=None):
     "A Python script at `path` making `calls` through cachy, then running script `child`"
@@ -197,29 +164,29 @@ if {str(child)!r} != 'None': sys.exit(subprocess.run([sys.executable, {str(child
 ''')
     return path
 
-def test_prune(rec, server, tmp_path):
+def test_prune(rec, srv, tmp_path):
     d,keys = rec
     p = d/'cachy.jsonl'
     new = ('POST', '/v1/chat/completions', dict(model='gpt-new', messages=[]))
-    child = _script(tmp_path/'child.py', d, server.url, [CALLS['img']])
-    parent = _script(tmp_path/'parent.py', d, server.url, [CALLS['mini'], new], child)
-    n = len(server.seen)
+    child = _script(tmp_path/'child.py', d, srv.url, [CALLS['img']])
+    parent = _script(tmp_path/'parent.py', d, srv.url, [CALLS['mini'], new], child)
+    n = srv.total
     r = cachy('prune', '--cache-dir', d, '--', sys.executable, parent)
     assert r.returncode == 0, r.stderr
-    assert server.seen[n:] == ['/v1/chat/completions'], 'only the new call goes to the server'
+    assert [q['path'] for q in srv.reqs[n:]] == ['/v1/chat/completions'], 'only the new call goes to the server'
     s = Store(p)
     assert len(s) == 3 and {keys['mini'], keys['img']} < set(s.recs)
     assert s.get((set(s.recs) - {keys['mini'], keys['img']}).pop())['url'].endswith('/v1/chat/completions')
     assert r.stdout.startswith('cachy prune: removed 3 entries (') and r.stdout.endswith(f'3 entries remain in {p}\n')
 
-def test_prune_failing_command(rec, server, tmp_path):
+def test_prune_failing_command(rec, srv, tmp_path):
     d,keys = rec
     p = d/'cachy.jsonl'
     before = p.read_bytes()
     r = cachy('prune', '--cache-dir', d, '--', sys.executable, '-c', 'import sys; sys.exit(3)')
     assert r.returncode == 3 and 'exited with 3; nothing removed' in r.stderr
     assert p.read_bytes() == before
-    script = _script(tmp_path/'s.py', d, server.url, [CALLS['mini']])
+    script = _script(tmp_path/'s.py', d, srv.url, [CALLS['mini']])
     with open(script, 'a') as f: f.write('sys.exit(5)\n')
     r = cachy('prune', '--cache-dir', d, '--', sys.executable, script)
     assert r.returncode == 5 and p.read_bytes() == before

@@ -1,52 +1,12 @@
 "The store under load and damage: many processes, threads and tasks on one file, broken lines, unwritable caches, compaction, git merges"
-import asyncio,json,os,subprocess,sys,threading,time,warnings
+import asyncio,json,os,subprocess,sys,time,warnings
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler,ThreadingHTTPServer
 from pathlib import Path
 import httpx,httpx2,pytest
 from cachy import enable_cachy,disable_cachy,cachy_stats,doms
 from cachy.store import Store
 
 ours = doms+('127.0.0.1',)
-
-class _Handler(BaseHTTPRequestHandler):
-    "Answers any request with JSON that depends only on the request (and the server's `salt`), counting requests"
-    protocol_version = 'HTTP/1.1'
-    def _answer(self):
-        body = self.rfile.read(int(self.headers.get('content-length') or 0))
-        s = self.server
-        with s.lk: s.count += 1
-        pad = int(self.path.partition('pad=')[2] or 0)
-        out = json.dumps({'path': self.path, 'body': body.decode(), 'salt': s.salt, 'pad': 'x'*pad}).encode()
-        self.send_response(200)
-        self.send_header('content-type', 'application/json')
-        self.send_header('content-length', str(len(out)))
-        self.end_headers()
-        self.wfile.write(out)
-    do_GET = do_POST = _answer
-    def log_message(self, *args): pass
-
-class _Server(ThreadingHTTPServer): request_queue_size = 256
-
-@pytest.fixture(scope='module')
-def web():
-    "A loopback server counting the requests it receives"
-    s = _Server(('127.0.0.1', 0), _Handler)
-    s.daemon_threads,s.lk,s.count,s.salt = True,threading.Lock(),0,''
-    s.url = f'http://127.0.0.1:{s.server_address[1]}'
-    t = threading.Thread(target=s.serve_forever, daemon=True)
-    t.start()
-    yield s
-    s.shutdown()
-    s.server_close()
-
-@pytest.fixture(autouse=True)
-def _off(web, monkeypatch):
-    for k in ('CACHY_MODE', 'CACHY_USED'): monkeypatch.delenv(k, raising=False)
-    web.salt = ''
-    disable_cachy()
-    yield
-    disable_cachy()
 
 def post(c, url, b):
     "The request body that the server saw for `b`, parsed"
@@ -109,55 +69,55 @@ def replay(d, url, bodies):
     assert r['out'] == bodies
     return r['stats']['hit']
 
-def test_processes_distinct(web, tmp_path):
-    url = web.url+'/p?pad=20000'
+def test_processes_distinct(srv, tmp_path):
+    url = srv.url+'/stable/p?pad=20000'
     groups = [[{'proc': p, 'i': i} for i in range(50)] for p in range(4)]
-    n0 = web.count
+    n0 = srv.total
     res = start_together(tmp_path, tmp_path, url, groups)
     assert [r['out'] for r in res] == [g for g in groups]
     assert [r['stats']['recorded'] for r in res] == [50]*4
-    assert web.count-n0 == 200
+    assert srv.total-n0 == 200
     check_file(tmp_path/'cachy.jsonl', 200)
     assert replay(tmp_path, url, sum(groups, [])) == 200
-    assert web.count-n0 == 200
+    assert srv.total-n0 == 200
 
-def test_processes_same(web, tmp_path):
+def test_processes_same(srv, tmp_path):
     "Processes racing on the same requests record each one once"
-    url = web.url+'/same?pad=5000'
+    url = srv.url+'/stable/same?pad=5000'
     bodies = [{'i': i} for i in range(30)]
     res = start_together(tmp_path, tmp_path, url, [bodies]*4)
     assert all(r['out'] == bodies for r in res)
     assert sum(r['stats']['recorded'] for r in res) == 30
     check_file(tmp_path/'cachy.jsonl', 30)
 
-def test_process_sees_later_appends(web, tmp_path):
+def test_process_sees_later_appends(srv, tmp_path):
     "A process that loaded the file before another recorded reads the new tail instead of going to the network"
-    url = web.url+'/tail'
+    url = srv.url+'/stable/tail'
     bodies = [{'i': i} for i in range(30)]
     ready,go = tmp_path/'ready',tmp_path/'go'
     late = spawn(tmp_path, url, bodies, ready=ready, go=go)
     while not ready.exists(): time.sleep(0.01)
-    n0 = web.count
+    n0 = srv.total
     assert result(spawn(tmp_path, url, bodies))['stats']['recorded'] == 30
     go.touch()
     r = result(late)
     assert r['out'] == bodies
-    assert (r['stats']['hit'],r['stats']['miss'],web.count-n0) == (30,0,30)
+    assert (r['stats']['hit'],r['stats']['miss'],srv.total-n0) == (30,0,30)
     check_file(tmp_path/'cachy.jsonl', 30)
 
-def test_threads(web, tmp_path):
-    url = web.url+'/t?pad=3000'
+def test_threads(srv, tmp_path):
+    url = srv.url+'/stable/t?pad=3000'
     bodies = [{'thread': t, 'i': i} for t in range(8) for i in range(25)]
-    n0 = web.count
+    n0 = srv.total
     enable_cachy(cache_dir=tmp_path, doms=ours)
     with httpx.Client(trust_env=False) as c, ThreadPoolExecutor(8) as ex: out = list(ex.map(lambda b: post(c, url, b), bodies))
-    assert out == bodies and web.count-n0 == 200
+    assert out == bodies and srv.total-n0 == 200
     check_file(tmp_path/'cachy.jsonl', 200)
     assert replay(tmp_path, url, bodies) == 200
-    assert web.count-n0 == 200
+    assert srv.total-n0 == 200
 
-def test_threads_same(web, tmp_path):
-    url = web.url+'/ts'
+def test_threads_same(srv, tmp_path):
+    url = srv.url+'/stable/ts'
     bodies = [{'i': i} for i in range(20)]
     enable_cachy(cache_dir=tmp_path, doms=ours)
     with httpx.Client(trust_env=False) as c, ThreadPoolExecutor(8) as ex: out = list(ex.map(lambda b: post(c, url, b), bodies*8))
@@ -165,39 +125,39 @@ def test_threads_same(web, tmp_path):
     check_file(tmp_path/'cachy.jsonl', 20)
 
 @pytest.mark.parametrize('mod', [httpx, httpx2], ids=['httpx', 'httpx2'])
-def test_gather(mod, web, tmp_path):
-    url = web.url+f'/g/{mod.__name__}?pad=3000'
+def test_gather(mod, srv, tmp_path):
+    url = srv.url+f'/stable/g/{mod.__name__}?pad=3000'
     bodies = [{'task': i} for i in range(100)]
     async def go(bs):
         async with mod.AsyncClient(trust_env=False) as c: return [json.loads(r.json()['body']) for r in await asyncio.gather(*[c.post(url, json=b) for b in bs])]
-    n0 = web.count
+    n0 = srv.total
     enable_cachy(cache_dir=tmp_path, doms=ours)
     assert asyncio.run(go(bodies+bodies[:10])) == bodies+bodies[:10]
-    assert 100 <= web.count-n0 <= 110
+    assert 100 <= srv.total-n0 <= 110
     check_file(tmp_path/'cachy.jsonl', 100)
-    n1 = web.count
+    n1 = srv.total
     assert replay(tmp_path, url, bodies) == 100
     assert asyncio.run(go(bodies)) == bodies
-    assert web.count == n1
+    assert srv.total == n1
 
 # Damage
 
 def cachy_warnings(ws): return [str(w.message) for w in ws if str(w.message).startswith('cachy')]
 
-def test_damage(web, tmp_path):
-    url,p,src = web.url+'/dmg',tmp_path/'cachy.jsonl',tmp_path/'src'
+def test_damage(srv, tmp_path):
+    url,p,src = srv.url+'/stable/dmg',tmp_path/'cachy.jsonl',tmp_path/'src'
     bodies = [{'i': i} for i in range(5)]
     src.mkdir()
     record(src, url, bodies[:4])
     l0,l1,l2,l3 = (src/'cachy.jsonl').read_bytes().splitlines()
     future = json.loads(l1) | {'added_by_a_later_version': {'x': [1, 2]}}
     p.write_bytes(b'\n'.join([l0, b'not json at all', json.dumps(future).encode(), b'<<<<<<< HEAD', l2, l3[:len(l3)//2]]))
-    n0 = web.count
+    n0 = srv.total
     with warnings.catch_warnings(record=True) as ws:
         warnings.simplefilter('always')
         out = record(tmp_path, url, bodies)
     assert out == bodies
-    assert web.count-n0 == 2
+    assert srv.total-n0 == 2
     msgs = cachy_warnings(ws)
     assert len(msgs) == 3, msgs
     for m,n in zip(msgs, (2, 4, 6)): assert f' line {n} of {p}' in m, m
@@ -209,59 +169,59 @@ def test_damage(web, tmp_path):
     assert [m.split(' line ')[1] for m in cachy_warnings(ws)] == [f'{n} of {p}' for n in (2, 4, 6)]
     assert set(s.recs) == {json.loads(l)['key'] for l in (l0,l1,l2,l3)} | {json.loads(lines[7])['key']}
     assert s.get(future['key'])['added_by_a_later_version'] == {'x': [1, 2]}
-    n1 = web.count
+    n1 = srv.total
     assert replay(tmp_path, url, bodies) == 5
-    assert web.count == n1
+    assert srv.total == n1
 
-def test_damaged_record_found_on_hit(web, tmp_path):
+def test_damaged_record_found_on_hit(srv, tmp_path):
     "A line that looks like a record but can't be replayed: one warning with its line number, the call goes live and is recorded again"
-    url,p,src = web.url+'/bad',tmp_path/'cachy.jsonl',tmp_path/'src'
+    url,p,src = srv.url+'/stable/bad',tmp_path/'cachy.jsonl',tmp_path/'src'
     src.mkdir()
     record(src, url, [{'a': 1}, {'a': 2}])
     l0,l1 = (src/'cachy.jsonl').read_bytes().splitlines()
     p.write_bytes(l0 + b'\n' + json.dumps(json.loads(l1) | {'response': 5}).encode() + b'\n')
-    n0 = web.count
+    n0 = srv.total
     with warnings.catch_warnings(record=True) as ws:
         warnings.simplefilter('always')
         assert record(tmp_path, url, [{'a': 1}, {'a': 2}, {'a': 2}]) == [{'a': 1}, {'a': 2}, {'a': 2}]
-    assert web.count-n0 == 1
+    assert srv.total-n0 == 1
     assert cachy_warnings(ws) == [f'cachy: skipping damaged line 2 of {p}']
     assert len(Store(p)) == 2
 
 @pytest.mark.parametrize('how', ['dir', 'under_file'])
-def test_unwritable(how, web, tmp_path):
+def test_unwritable(how, srv, tmp_path):
     "Root can write anywhere, so the cache is made a folder, or a folder under a regular file"
     if how == 'dir': (d := tmp_path).joinpath('cachy.jsonl').mkdir()
     else: (tmp_path/'f').write_text(''); d = tmp_path/'f'
-    n0 = web.count
+    n0 = srv.total
     bodies = [{'i': i%2} for i in range(4)]
     with warnings.catch_warnings(record=True) as ws:
         warnings.simplefilter('always')
-        assert record(d, web.url+'/ro', bodies) == bodies
-    assert web.count-n0 == 4
+        assert record(d, srv.url+'/stable/ro', bodies) == bodies
+    assert srv.total-n0 == 4
     assert len(cachy_warnings(ws)) == 1, cachy_warnings(ws)
 
-def test_pycachy_records(web, tmp_path):
+def test_pycachy_records(srv, tmp_path):
     "Files written by the original pycachy load without a warning; their 8-hex-digit keys just miss"
     p = tmp_path/'cachy.jsonl'
     old = [dict(key='1a2b3c4d', response='{"id": "chatcmpl-old"}', headers={'content-type': 'application/json'}, status_code=200, binary=False),
            dict(key='5e6f7a8b', response='aGVsbG8=', headers={}, status_code=200, binary=True),
            dict(response='{"x": 1}', key='9c0d1e2f', status_code=404, binary=False, headers={'content-type': 'application/json', 'x-y': 'z'})]
     p.write_text(''.join(json.dumps(r)+'\n' for r in old))
-    n0 = web.count
+    n0 = srv.total
     with warnings.catch_warnings(record=True) as ws:
         warnings.simplefilter('always')
-        assert record(tmp_path, web.url+'/old', [{'q': 1}]) == [{'q': 1}]
-    assert cachy_warnings(ws) == [] and web.count-n0 == 1
+        assert record(tmp_path, srv.url+'/stable/old', [{'q': 1}]) == [{'q': 1}]
+    assert cachy_warnings(ws) == [] and srv.total-n0 == 1
     s = Store(p)
     assert len(s) == 4 and [s.get(r['key']) for r in old] == old
 
 # Compaction and git
 
-def test_compact(web, tmp_path):
+def test_compact(srv, tmp_path):
     a,b = tmp_path/'a',tmp_path/'b'
     a.mkdir(); b.mkdir()
-    url = web.url+'/c'
+    url = srv.url+'/stable/c'
     bodies = [{'i': i} for i in range(10)]
     record(a, url, bodies)
     record(b, url, bodies[::-1])
@@ -276,12 +236,12 @@ def test_compact(web, tmp_path):
     assert Store(pa).compact() == (0, 0)
     assert pa.read_bytes() == before and pa.stat().st_ino == st.st_ino and pa.stat().st_mtime_ns == st.st_mtime_ns
 
-def test_compact_superseded_and_keep(web, tmp_path):
-    url,p = web.url+'/s',tmp_path/'cachy.jsonl'
+def test_compact_superseded_and_keep(srv, tmp_path):
+    url,p = srv.url+'/stable/s',tmp_path/'cachy.jsonl'
     bodies = [{'i': i} for i in range(10)]
-    web.salt = 'v1'
+    srv.salt = 'v1'
     record(tmp_path, url, bodies)
-    web.salt = 'v2'
+    srv.salt = 'v2'
     record(tmp_path, url, bodies[:3], mode='refresh')
     assert len(p.read_bytes().splitlines()) == 13
     n,nb = Store(p).compact()
@@ -289,9 +249,9 @@ def test_compact_superseded_and_keep(web, tmp_path):
     check_file(p, 10)
     salts = [json.loads(Store(p).get(k)['response'])['salt'] for k in sorted(Store(p).recs)]
     assert sorted(salts) == ['v1']*7 + ['v2']*3
-    web.salt = 'v3'
-    n0 = web.count
-    assert record(tmp_path, url, bodies) == bodies and web.count == n0
+    srv.salt = 'v3'
+    n0 = srv.total
+    assert record(tmp_path, url, bodies) == bodies and srv.total == n0
     keep = set(sorted(Store(p).recs)[:4])
     assert Store(p).compact(keep=keep)[0] == 6
     assert check_file(p, 4) == keep
@@ -299,9 +259,9 @@ def test_compact_superseded_and_keep(web, tmp_path):
 def git(d, *args):
     return subprocess.run(['git', '-c', 'user.name=cachy', '-c', 'user.email=cachy@example.com', *args], cwd=d, capture_output=True, text=True)
 
-def branches(web, d, union):
+def branches(srv, d, union):
     "A repo in `d` whose branches `a` and `main` each recorded 3 calls after a common base of 2; returns all bodies"
-    url = web.url+'/git'
+    url = srv.url+'/stable/git'
     d.mkdir()
     git(d, 'init', '-q', '-b', 'main')
     if union: (d/'.gitattributes').write_text('cachy.jsonl merge=union\n')
@@ -316,21 +276,21 @@ def branches(web, d, union):
     git(d, 'commit', '-qam', 'main')
     return url,base+on_a+on_main
 
-def test_git_union_merge(web, tmp_path):
+def test_git_union_merge(srv, tmp_path):
     d = tmp_path/'repo'
-    url,bodies = branches(web, d, union=True)
+    url,bodies = branches(srv, d, union=True)
     r = git(d, 'merge', '-q', '--no-edit', 'a')
     assert r.returncode == 0, r.stdout+r.stderr
     check_file(d/'cachy.jsonl', 8)
-    n0 = web.count
+    n0 = srv.total
     assert replay(d, url, bodies) == 8
-    assert web.count == n0
+    assert srv.total == n0
     assert Store(d/'cachy.jsonl').compact()[0] == 0
     check_file(d/'cachy.jsonl', 8)
 
-def test_git_merge_without_union_conflicts(web, tmp_path):
+def test_git_merge_without_union_conflicts(srv, tmp_path):
     "Why the README asks for `merge=union`: without it the same merge conflicts"
     d = tmp_path/'repo'
-    branches(web, d, union=False)
+    branches(srv, d, union=False)
     assert git(d, 'merge', '-q', '--no-edit', 'a').returncode != 0
     assert b'<<<<<<<' in (d/'cachy.jsonl').read_bytes()
