@@ -36,6 +36,12 @@ def on(tmp_path):
 def cfile(tmp_path): return tmp_path/'cachy.jsonl'
 
 @pytest.fixture
+def cached(on, cfile):
+    "`cachy.jsonl` in a fresh folder, with cachy on for the loopback host"
+    on()
+    return cfile
+
+@pytest.fixture
 def oai(srv):
     from openai import OpenAI
     with OpenAI(api_key=OKEY, base_url=srv.url+'/v1') as c: yield c

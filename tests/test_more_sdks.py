@@ -31,13 +31,6 @@ def loopback_only():
     socket.socket.connect,socket.getaddrinfo = conn,gai
     assert not tried, f'tests tried to leave loopback: {tried}'
 
-@pytest.fixture
-def cfile(tmp_path):
-    "`cachy.jsonl` in a fresh folder, with cachy on for the loopback host"
-    enable_cachy(cache_dir=tmp_path, doms=doms+('127.0.0.1',))
-    yield tmp_path/'cachy.jsonl'
-    disable_cachy()
-
 def streams(dist, mode):
     "`stream` parameters, each marked with the ways of calling `dist` it proves cached (for the README's table)"
     return [pytest.param(False, marks=pytest.mark.sdk(dist, mode)), pytest.param(True, marks=pytest.mark.sdk(dist, mode, 'stream'))]
@@ -50,14 +43,14 @@ async def atwice(srv, call):
     "`await call()` twice, each result with the server's count after it"
     return [(await call(), srv.total) for _ in range(2)]
 
-def check(srv, cfile, n, out, key):
+def check(srv, cached, n, out, key):
     "The result, after checking: the first call of `out` reached the server (count `n` before), was recorded once, and the identical second did not and got the same; `key` was sent, never stored"
     (a,na),(b,nb) = out
     assert (na, nb) == (n+1, n+1)
     assert a == b
-    assert len(cfile.read_text().splitlines()) == 1
+    assert len(cached.read_text().splitlines()) == 1
     assert any(key in json.dumps([r['query'], r['headers']]) for r in srv.reqs[n:])
-    assert key not in cfile.read_text()
+    assert key not in cached.read_text()
     return a
 
 ## LiteLLM
@@ -74,32 +67,32 @@ def _ll_out(r, stream):
 
 @pytest.mark.parametrize('via', ['openai', 'gemini'])
 @pytest.mark.parametrize('stream', streams('litellm', 'sync'))
-def test_litellm_completion(srv, cfile, via, stream):
-    litellm = pytest.importorskip('litellm')
+def test_litellm_completion(srv, cached, via, stream):
+    import litellm
     kw,n = _ll_args(srv, via, f'sync {stream}', stream),srv.total
-    out = check(srv, cfile, n, twice(srv, lambda: _ll_out(litellm.completion(**kw), stream)), OKEY if via=='openai' else GKEY)
+    out = check(srv, cached, n, twice(srv, lambda: _ll_out(litellm.completion(**kw), stream)), OKEY if via=='openai' else GKEY)
     assert out == (f'reply {n+1}: hi sync {stream}' if stream else (f'reply {n+1}: hi sync {stream}', 'stop', 12))
 
 @pytest.mark.parametrize('via', ['openai', 'gemini'])
 @pytest.mark.parametrize('stream', streams('litellm', 'async'))
-def test_litellm_acompletion(srv, cfile, via, stream):
-    litellm = pytest.importorskip('litellm')
+def test_litellm_acompletion(srv, cached, via, stream):
+    import litellm
     kw,n = _ll_args(srv, via, f'async {stream}', stream),srv.total
     async def call():
         r = await litellm.acompletion(**kw)
         return _ll_out([c async for c in r] if stream else r, stream)
-    out = check(srv, cfile, n, asyncio.run(atwice(srv, call)), OKEY if via=='openai' else GKEY)
+    out = check(srv, cached, n, asyncio.run(atwice(srv, call)), OKEY if via=='openai' else GKEY)
     assert out == (f'reply {n+1}: hi async {stream}' if stream else (f'reply {n+1}: hi async {stream}', 'stop', 12))
 
 ## google-genai
 
 def _genai(srv):
-    genai = pytest.importorskip('google.genai')
+    from google import genai
     from google.genai import types
     return genai.Client(api_key=GKEY, http_options=types.HttpOptions(base_url=srv.url))
 
 @pytest.mark.parametrize('stream', streams('google-genai', 'sync'))
-def test_genai_sync(srv, cfile, stream):
+def test_genai_sync(srv, cached, stream):
     c,tag = _genai(srv),f'sync {stream}'
     m = c.models
     def call():
@@ -107,7 +100,7 @@ def test_genai_sync(srv, cfile, stream):
         r = m.generate_content(model='gemini-x', contents=tag)
         return r.text,r.candidates[0].finish_reason.name,r.usage_metadata.total_token_count
     n = srv.total
-    out = check(srv, cfile, n, twice(srv, call), GKEY)
+    out = check(srv, cached, n, twice(srv, call), GKEY)
     assert out == (f'reply {n+1}: {tag}' if stream else (f'reply {n+1}: {tag}', 'STOP', 12))
 
 async def _agen(m, tag, stream):
@@ -116,19 +109,19 @@ async def _agen(m, tag, stream):
     return r.text,r.candidates[0].finish_reason.name,r.usage_metadata.total_token_count
 
 @pytest.mark.parametrize('stream', streams('google-genai', 'async'))
-def test_genai_async(srv, cfile, stream):
+def test_genai_async(srv, cached, stream):
     "With aiohttp installed, `client.aio` sends through aiohttp, not httpx2"
-    pytest.importorskip('aiohttp')
+    import aiohttp
     c,tag = _genai(srv),f'async {stream}'
     assert c._api_client._use_aiohttp()
     n = srv.total
-    out = check(srv, cfile, n, asyncio.run(atwice(srv, lambda: _agen(c.aio.models, tag, stream))), GKEY)
+    out = check(srv, cached, n, asyncio.run(atwice(srv, lambda: _agen(c.aio.models, tag, stream))), GKEY)
     assert out == (f'reply {n+1}: {tag}' if stream else (f'reply {n+1}: {tag}', 'STOP', 12))
 
 @pytest.mark.parametrize('stream', [False, True])
-def test_genai_sync_record_async_hit(srv, cfile, stream):
+def test_genai_sync_record_async_hit(srv, cached, stream):
     "A call recorded through httpx2 (sync) is a hit through aiohttp (async): same key, same store"
-    pytest.importorskip('aiohttp')
+    import aiohttp
     c,tag = _genai(srv),f'both {stream}'
     n = srv.total
     if stream: a = ''.join(x.text for x in c.models.generate_content_stream(model='gemini-x', contents=tag))
@@ -139,7 +132,7 @@ def test_genai_sync_record_async_hit(srv, cfile, stream):
 
 def test_genai_async_replay_miss(srv, tmp_path):
     "In replay mode an unrecorded aiohttp call raises ReplayMiss at once: not sent, not retried"
-    pytest.importorskip('aiohttp')
+    import aiohttp
     enable_cachy(cache_dir=tmp_path, doms=doms+('127.0.0.1',), mode='replay')
     try:
         n = srv.total
@@ -149,9 +142,9 @@ def test_genai_async_replay_miss(srv, tmp_path):
     finally: disable_cachy()
 
 @pytest.mark.sdk('aiohttp', 'async')
-def test_aiohttp_key_param(srv, cfile):
+def test_aiohttp_key_param(srv, cached):
     "An API key in the URL's `key` parameter (as older Gemini clients send it) decides nothing and is not stored"
-    aiohttp = pytest.importorskip('aiohttp')
+    import aiohttp
     async def post(key):
         async with aiohttp.ClientSession() as s:
             async with s.post(f'{srv.url}/v1beta/models/g:generateContent?key={key}', json=dict(contents=[dict(parts=[dict(text='k')])])) as r:
@@ -159,4 +152,4 @@ def test_aiohttp_key_param(srv, cfile):
     n = srv.total
     a,b = asyncio.run(post(GKEY)),asyncio.run(post('AIza-another-SECRET'))
     assert a == b and srv.total == n+1
-    assert srv.reqs[-1]['query']['key'] == GKEY and GKEY not in cfile.read_text()
+    assert srv.reqs[-1]['query']['key'] == GKEY and GKEY not in cached.read_text()

@@ -1,19 +1,12 @@
 "requests, through `HTTPAdapter.send`: every Session and subclass, with httpx's key, store and rules, against a loopback server"
 import io
 import httpx,pytest
-requests = pytest.importorskip('requests')
+import requests
 import cachy.adapters
 from cachy.core import enable_cachy,disable_cachy,doms,cachy_stats,no_cachy,ReplayMiss
 from server import audio,recs
 
 KEY = 'sk-test-SECRET-requests-3e8a41'
-
-@pytest.fixture
-def cfile(tmp_path):
-    "`cachy.jsonl` in a fresh folder, with cachy on for the loopback host"
-    enable_cachy(cache_dir=tmp_path, doms=doms+('127.0.0.1',))
-    yield tmp_path/'cachy.jsonl'
-    disable_cachy()
 
 class MySession(requests.Session):
     "A subclass, as libraries define them"
@@ -21,7 +14,7 @@ class MySession(requests.Session):
 
 @pytest.mark.sdk('requests', 'sync')
 @pytest.mark.parametrize('mk', [requests.Session, MySession])
-def test_get_post_json(srv, cfile, mk):
+def test_get_post_json(srv, cached, mk):
     n = srv.total
     with mk() as s:
         g = [s.get(srv.url+'/v1/models', params={'a': 1}) for _ in range(2)]
@@ -32,16 +25,16 @@ def test_get_post_json(srv, cfile, mk):
     assert p[0].json() == p[1].json() == p[2].json() and p[2].json()['method'] == 'POST'
     for r in g+p: assert (r.status_code, r.reason, r.headers['content-type'], r.encoding) == (200, 'OK', 'application/json', 'utf-8')
     assert (p[1].url, p[1].request.method) == (srv.url+'/v1/chat', 'POST')
-    assert [r['method'] for r in recs(cfile)] == ['GET', 'POST'] and KEY not in cfile.read_text()
+    assert [r['method'] for r in recs(cached)] == ['GET', 'POST'] and KEY not in cached.read_text()
 
-def test_binary(srv, cfile):
+def test_binary(srv, cached):
     n = srv.total
     a,b = [requests.get(srv.url+'/bytes').content for _ in range(2)]
     assert a == b == audio(n+1, '/bytes') and srv.total == n+1
-    assert recs(cfile)[0]['binary'] is True
+    assert recs(cached)[0]['binary'] is True
 
 @pytest.mark.sdk('requests', 'sync', 'stream')
-def test_stream(srv, cfile):
+def test_stream(srv, cached):
     "A streamed response can still be iterated, live and replayed; it is keyed apart from the same request unstreamed"
     n = srv.total
     lines = []
@@ -56,18 +49,18 @@ def test_stream(srv, cfile):
 
 @pytest.mark.parametrize('st,kept', [(400, True), (404, True), (422, True), (401, False), (403, False), (408, False),
                                      (409, False), (429, False), (500, False), (503, False)])
-def test_status_rules(srv, cfile, st, kept):
+def test_status_rules(srv, cached, st, kept):
     "2xx and 4xx are recorded, except 401, 403, 408, 409 and 429; 5xx never"
     n = srv.total
     rs = [requests.post(f'{srv.url}/v1/chat?status={st}', json={}) for _ in range(2)]
     assert [r.status_code for r in rs] == [st, st]
     assert srv.total == n + (1 if kept else 2)
     assert rs[0].json() == rs[1].json() if kept else rs[0].json() != rs[1].json()
-    assert len(recs(cfile)) == (1 if kept else 0)
+    assert len(recs(cached)) == (1 if kept else 0)
     if kept:
         with pytest.raises(requests.HTTPError): rs[1].raise_for_status()
 
-def test_shared_with_httpx(srv, cfile):
+def test_shared_with_httpx(srv, cached):
     "The key is httpx's: a request recorded through httpx is a hit through requests, and the other way round"
     n = srv.total
     a = httpx.post(srv.url+'/v1/shared', json={'x': [1, 2]}).json()
@@ -90,16 +83,16 @@ def test_not_ours(srv, tmp_path):
         assert srv.total == n+6 and not (tmp_path/'cachy.jsonl').exists()
     finally: disable_cachy()
 
-def test_replay(srv, cfile):
+def test_replay(srv, cached):
     "Replay mode answers what is recorded and raises ReplayMiss, unsent, for the rest"
     requests.get(srv.url+'/v1/models')
-    enable_cachy(cache_dir=cfile.parent, doms=doms+('127.0.0.1',), mode='replay')
+    enable_cachy(cache_dir=cached.parent, doms=doms+('127.0.0.1',), mode='replay')
     n = srv.total
     assert requests.get(srv.url+'/v1/models').status_code == 200
     with pytest.raises(ReplayMiss, match='replay mode'): requests.get(srv.url+'/v1/other')
     assert srv.total == n
 
-def test_disable(srv, cfile):
+def test_disable(srv, cached):
     s = requests.Session()
     s.get(srv.url+'/v1/models')
     disable_cachy()
