@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 from .core import _find_dir
-from .store import Store
+from .store import Store,_valid
 
 # %% ../nbs/02_cli.ipynb #410614ae
 class _Fail(Exception):
@@ -203,7 +203,7 @@ def _problems(lines):
         if not l.strip(): continue
         r = _loads(l)
         if r is None: res.append((i, 'corrupt: not JSON'))
-        elif not (isinstance(r, dict) and isinstance(r.get('key'), str) and 'response' in r): res.append((i, 'corrupt: not a cachy record'))
+        elif not _valid(r): res.append((i, 'corrupt: not a cachy record'))
         elif not l.endswith(b'\n'): res.append((i, 'no newline at the end: cachy skips this line until it next writes'))
         else: seen.setdefault(r['key'], []).append(i)
         res += [(i, f"looks like {what}: {s}") for what,s in _secrets(l.decode('utf-8', 'replace'))]
