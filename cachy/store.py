@@ -88,8 +88,9 @@ class Store:
                 n += 1
                 end += len(l)+1
                 if l.endswith(b'\r'): l = l[:-1]
-                if (k := _line_key(l)) is not None: recs[k] = l+b'\n'
-                elif l.strip(): self._warn(n, 'damaged')
+                if (k := _line_key(l)) is None:
+                    if l.strip(): self._warn(n, 'damaged')
+                elif len(k) != 8 or k not in recs: recs[k] = l+b'\n'
         self.lineno,self.end = n,end
         self.tail = sum(map(len, part))
         return any(map(bytes.strip, part))

@@ -53,7 +53,7 @@ def ant(srv):
 
 # The README's table of SDKs is generated from the tests that passed: `@pytest.mark.sdk(dist, *ways)` says that a
 # test proves cachy caches distribution `dist` in `ways` (sync, async, stream); each pytest run writes what passed
-# to build/sdk-matrix/ (one file per environment, updated for the SDKs it ran), and `python tests/sdk_table.py`
+# to build/sdk-matrix/ (one file per environment, updated for the SDKs it ran), and `python tools/readme.py --sdk-table`
 # puts it in the README.
 import hashlib,json,re,sys
 from importlib.metadata import requires,version

@@ -33,7 +33,8 @@ def test_ini_nbdev_keys_in_pyproject():
 
 def test_paths_exist():
     assert (root/nbdev['lib_path']/'__init__.py').exists() and (root/nbdev['nbs_path']).is_dir()
-    assert ini['lib_name'] == proj['name'] == nbdev['lib_path'] == 'cachy'
+    assert ini['lib_name'] == proj['name'] == 'cachy-llm', 'the distribution: `cachy` on PyPI is another project'
+    assert nbdev['lib_path'] == 'cachy'
 
 def test_version():
     assert pp['tool']['setuptools']['dynamic']['version'] == {'attr': 'cachy.__version__'}

@@ -89,9 +89,26 @@ def test_partial_stream_drained(mod, srv, on, cfile):
 # Hosts
 
 def test_default_doms():
-    need = {'api.openai.com', 'api.anthropic.com', 'generativelanguage.googleapis.com', 'api.deepseek.com', 'api.mistral.ai',
-            'api.x.ai', 'api.groq.com', 'api.together.xyz', 'api.fireworks.ai', 'openrouter.ai', 'api.moonshot.ai'}
-    assert isinstance(doms, tuple) and need <= set(doms) and '127.0.0.1' not in doms
+    "Every host pycachy 0.0.22 caches by default, and more"
+    pycachy = {'chatgpt.com', 'api.openai.com', 'api.anthropic.com', 'generativelanguage.googleapis.com', 'api.deepseek.com',
+               'api.fireworks.ai', 'openrouter.ai', 'api.groq.com', 'api.together.xyz', 'api.mistral.ai', 'api.x.ai', 'api.moonshot.ai'}
+    assert isinstance(doms, tuple) and pycachy <= set(doms) and '127.0.0.1' not in doms
+
+@pytest.mark.parametrize('given', ['127.0.0.1', 'http://127.0.0.1', '127.0.0.1/v1', '{url}/v1/', ('{url}',)])
+def test_doms_given_loosely(given, srv, tmp_path, cfile):
+    "One host as a string, or an entry written as a URL, caches that host"
+    fill = lambda g: g.format(url=srv.url)
+    enable_cachy(cache_dir=tmp_path, doms=fill(given) if isinstance(given, str) else tuple(map(fill, given)))
+    with httpx.Client() as c: assert c.get(srv.url+'/echo').json() == c.get(srv.url+'/echo').json()
+    assert srv.total == 1 and len(recs(cfile)) == 1
+
+@pytest.mark.parametrize('bad', ['api.x.ai:port', 'https://', '', 'not a host', None])
+def test_doms_error(bad, srv, tmp_path, cfile):
+    "An entry that names no host is an error naming it, and cachy stays as it was"
+    disable_cachy()
+    orig = _sends()
+    with pytest.raises(ValueError, match=re.escape(f"{bad!r} in doms is not a host")): enable_cachy(cache_dir=tmp_path, doms=('api.x.ai', bad))
+    assert _sends() == orig
 
 @mods
 def test_other_host_passes(mod, srv, tmp_path, cfile):
@@ -341,6 +358,14 @@ def test_debug(srv, on, capsys, cfile):
     key = recs(cfile)[0]['key']
     assert out == [f'cachy MISS {key} POST {srv.url}/echo?x=1', f'cachy HIT {key} POST {srv.url}/echo?x=1',
                    f'cachy PASS - GET http://localhost:{srv.port}/echo']
+
+def test_debug_miss(srv, on, capsys, cfile):
+    "`debug='miss'` prints the misses only, as in pycachy"
+    on(debug='miss')
+    with httpx.Client() as c:
+        c.get(srv.url+'/echo?x=2'), c.get(srv.url+'/echo?x=2')
+        c.get(f'http://localhost:{srv.port}/echo')
+    assert capsys.readouterr().out.splitlines() == [f"cachy MISS {recs(cfile)[0]['key']} GET {srv.url}/echo?x=2"]
 
 def test_no_debug_output(srv, on, capsys):
     on()

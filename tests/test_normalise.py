@@ -1,4 +1,4 @@
-"What is keyed and what is stored, normalised: `norm_pats` on requests, `resp_echo` and `resp_norm_pats` on responses"
+"What is keyed and what is stored, normalised: `norm_pats` on requests, `resp_keep` and `resp_norm_pats` on responses"
 import re
 import pytest
 import cachy.core
@@ -23,6 +23,13 @@ def test_responses_echo_not_stored(srv, on, oai, cfile):
     assert ev_live[-1].response.instructions == instr and ev_hit[-1].response.output_text == ev_live[-1].response.output_text
     txt = cfile.read_text()
     assert 'never apologise' not in txt and 'tool_0' not in txt and len(txt) < len(instr)
+
+def test_resp_keep_empty_keeps_all(srv, on, oai, cfile, monkeypatch):
+    "As in pycachy, an empty `resp_keep` stores the Responses API's echo as it came"
+    monkeypatch.setattr(cachy.core, 'resp_keep', {})
+    on()
+    oai.responses.create(model='gpt-x', input='hello', instructions=instr)
+    assert 'never apologise' in cfile.read_text()
 
 def test_traceback_prompt_hits(srv, on, oai):
     on()
