@@ -1,4 +1,3 @@
 __version__ = "0.0.1"
 
 from .core import *
-from . import adapters

@@ -12,9 +12,10 @@ import argparse,base64,json,os,re,shlex,subprocess,sys,tempfile,warnings
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit
-from .core import _find_dir
-from .store import Store,_valid
+from urllib.parse import parse_qsl,urlsplit
+from . import __version__
+from .core import secret_params
+from .store import Store,cache_file,is_record
 
 # %% ../nbs/02_cli.ipynb #410614ae
 class _Fail(Exception):
@@ -23,8 +24,10 @@ class _Fail(Exception):
 
 def _path(d=None):
     "The `cachy.jsonl` that `enable_cachy(cache_dir=d)` uses, checked to be a readable file"
-    p = _find_dir(d)/'cachy.jsonl'
-    try: open(p, 'rb').close()
+    try: p = cache_file(d)
+    except ValueError as e: raise _Fail(str(e)) from None
+    try:
+        with open(p, 'rb') as f: f.read(1)
     except FileNotFoundError: raise _Fail(f"cachy: no cache file {p} (give its folder with --cache-dir DIR)") from None
     except OSError as e: raise _Fail(f"cachy: cannot read {p}: {e.strerror or e}") from None
     return p
@@ -44,6 +47,7 @@ _dir_help = 'folder of cachy.jsonl (default: the nearest folder at or above the 
 def _parser():
     "The argument parser of `cachy`, with a subparser for each registered command"
     p = argparse.ArgumentParser(prog='cachy', description='Inspect, check and tidy the cachy.jsonl of a project')
+    p.add_argument('--version', action='version', version=f'cachy {__version__}')
     sub = p.add_subparsers(dest='command', metavar='COMMAND', required=True)
     for name,c in _cmds.items():
         sp = sub.add_parser(name, help=c['help'], description=c['help'], usage=c['usage'])
@@ -89,11 +93,15 @@ def main(argv=None):
 def _loads(s):
     "`s` parsed as JSON, or `None`"
     try: return json.loads(s)
-    except (ValueError, TypeError): return None
+    except (ValueError, TypeError, RecursionError): return None
 
 def _entries(p):
     "`(key, size, record)` for each entry of the file at `p`, in file order"
-    return [(k, len(l), _loads(l) or {}) for k,l in Store(p).recs.items()]
+    return list(Store(p).entries())
+
+def _n(n, one, many=None):
+    "`n` and the noun for it: `1 entry`, `2 entries`"
+    return f"{n:,} {one if n == 1 else many or one+'s'}"
 
 def _desc(k, n, r):
     "One line describing entry `k` of `n` bytes: key, status, size and request"
@@ -101,7 +109,7 @@ def _desc(k, n, r):
     return f"{k}  {r.get('status_code', '-')}  {n:>9,}  {req}"
 
 @_cmd('ls', 'One line per entry: key, status, size in bytes, method and URL')
-def _ls(args):
+def _do_ls(args):
     for e in _entries(_path(args.cache_dir)): print(_desc(*e))
     return 0
 
@@ -154,13 +162,13 @@ def _group(es, f):
 
 @_cmd('stats', 'Entries and bytes, by host and by model, and the largest entries',
       ('-n', dict(type=int, default=5, metavar='N', help='how many of the largest entries to list (default: 5)')))
-def _stats(args):
+def _do_stats(args):
     p = _path(args.cache_dir)
     es = _entries(p)
-    print(f"{p}: {len(es)} entries, {p.stat().st_size:,} bytes")
+    print(f"{p}: {_n(len(es), 'entry', 'entries')}, {_n(p.stat().st_size, 'byte')}")
     for title,f in (('host',_host), ('model',_model)):
         print(f"by {title}:")
-        for v,c,b in _group(es, f): print(f"  {c:>6} entries  {b:>12,} bytes  {v}")
+        for v,c,b in _group(es, f): print(f"  {_n(c, 'entry', 'entries'):>14}  {_n(b, 'byte'):>18}  {v}")
     print("largest:")
     for e in sorted(es, key=lambda e: -e[1])[:args.n]: print('  '+_desc(*e))
     return 0
@@ -178,9 +186,12 @@ def _render(r):
 
 @_cmd('show', 'The stored response of one entry: pretty-printed JSON, the events of a stream, or the type and size of binary content',
       ('key', dict(help='the key of the entry, as `cachy ls` shows it')))
-def _show(args):
+def _do_show(args):
     p = _path(args.cache_dir)
-    if (r := Store(p).get(args.key)) is None: raise _Fail(f"cachy: no entry with key {args.key} in {p}", 1)
+    s = Store(p)
+    ks = [args.key] if args.key in s else [k for k in s if k.startswith(args.key)]
+    if len(ks) > 1: raise _Fail(f"cachy: {args.key} is the start of {len(ks)} keys in {p}: {', '.join(sorted(ks)[:5])}{', ...' if len(ks) > 5 else ''}", 1)
+    if not ks or (r := s.get(ks[0])) is None: raise _Fail(f"cachy: no entry with key {args.key} in {p}", 1)
     print(_render(r))
     return 0
 
@@ -196,39 +207,51 @@ def _secrets(s):
     return [m[1:] for m in ms]
 
 # %% ../nbs/02_cli.ipynb #1ffc95de
+def _secret_params(u):
+    "The query parameters of URL `u` that `secret_params` names"
+    sp = {p.lower() for p in secret_params}
+    return sorted({k for k,_ in parse_qsl(urlsplit(u).query, keep_blank_values=True) if k.lower() in sp})
+
 def _problems(lines):
-    "`(line number, message)` for each corrupt line, duplicate key and credential in `lines` (bytes)"
+    "`(line number, message, whether it fails the check)` for what is wrong in `lines`, `(number, line, ended)` triples"
     res,seen = [],{}
-    for i,l in enumerate(lines, 1):
+    for i,l,ended in lines:
         if not l.strip(): continue
         r = _loads(l)
-        if r is None: res.append((i, 'corrupt: not JSON'))
-        elif not _valid(r): res.append((i, 'corrupt: not a cachy record'))
-        elif not l.endswith(b'\n'): res.append((i, 'no newline at the end: cachy skips this line until it next writes'))
-        else: seen.setdefault(r['key'], []).append(i)
-        res += [(i, f"looks like {what}: {s}") for what,s in _secrets(l.decode('utf-8', 'replace'))]
-    for k,ns in seen.items(): res += [(n, f"duplicate key {k}, first on line {ns[0]}") for n in ns[1:]]
+        if r is None: res.append((i, 'damaged: not JSON', True))
+        elif not is_record(r): res.append((i, 'damaged: not a cachy record', True))
+        elif not ended: res.append((i, 'no newline at the end: cachy skips this line until it next writes', True))
+        else: seen.setdefault(r['key'], []).append((i, l))
+        if isinstance(r, dict) and isinstance(u := r.get('url'), str) and (ps := _secret_params(u)):
+            res.append((i, f"the URL carries a credential: {', '.join(ps)}", True))
+        res += [(i, f"looks like {what}: {s}", True) for what,s in _secrets(l.decode('utf-8', 'replace'))]
+    for k,ls in seen.items():
+        served = ls[0][0] if len(k) == 8 else ls[-1][0]
+        for j,(n,l) in enumerate(ls[1:], 1):
+            if m := next((a for a,b in ls[:j] if b == l), None): res.append((n, f"the same entry as line {m} (harmless; cachy compact removes it)", False))
+            else: res.append((n, f"key {k} also on line {ls[0][0]}, with another answer; line {served} is the one replayed", True))
     return sorted(res, key=lambda o: o[0])
 
-@_cmd('check', 'Report corrupt lines, duplicate keys and strings that look like credentials, with line numbers; exit 1 if there are any')
-def _check(args):
+@_cmd('check', 'Report damaged lines, keys recorded twice and anything that looks like a credential, with line numbers; exit 1 if there are problems')
+def _do_check(args):
     p = _path(args.cache_dir)
-    with open(p, 'rb') as f: ps = _problems(f)
-    for n,msg in ps: print(f"{p}:{n}: {msg}")
-    print(f"cachy check: {len(ps)} problem(s) in {p}" if ps else f"cachy check: {p} OK")
-    return 1 if ps else 0
+    ps = _problems(Store(p).lines())
+    for n,msg,bad in ps: print(f"{p}:{n}: {msg}" if bad else f"{p}:{n}: note: {msg}")
+    n = sum(bad for *_,bad in ps)
+    print(f"cachy check: {_n(n, 'problem')} in {p}" if n else f"cachy check: {p} OK")
+    return 1 if n else 0
 
 # %% ../nbs/02_cli.ipynb #9897effd
 @_cmd('compact', 'Rewrite cachy.jsonl in canonical form: one line per entry, sorted by key')
-def _compact(args):
+def _do_compact(args):
     s = Store(_path(args.cache_dir))
-    n0,b0 = s.lineno,s.end
-    s.compact()
-    print(f"cachy compact: removed {n0-s.lineno} of {n0} lines; {s.path} now holds {len(s)} entries in {s.end:,} bytes (was {b0:,})")
+    c = s.compact()
+    (l0,l1),(_,e1),(b0,b1) = c['lines'],c['entries'],c['bytes']
+    print(f"cachy compact: removed {l0-l1:,} of {_n(l0, 'line')}; {s.path} now holds {_n(e1, 'entry', 'entries')} in {_n(b1, 'byte')} (was {b0:,})")
     return 0
 
 # %% ../nbs/02_cli.ipynb #0729c8e5
-def _used(cmd):
+def _run_used(cmd):
     "Run `cmd` with `CACHY_USED` set: `(keys it used, its exit code)`"
     fd,used = tempfile.mkstemp(prefix='cachy-used-', suffix='.txt')
     os.close(fd)
@@ -240,15 +263,16 @@ def _used(cmd):
 
 @_cmd('prune', 'Run CMD with usage tracking, then remove from cachy.jsonl the entries it did not use (nothing if CMD fails)',
       usage='cachy prune [-h] [--cache-dir DIR] -- CMD [ARGS ...]', rest=True)
-def _prune(args):
+def _do_prune(args):
     p = _path(args.cache_dir)
-    keep,rc = _used(args.cmd)
+    keep,rc = _run_used(args.cmd)
     c = shlex.join(args.cmd)
     if rc:
         print(f"cachy prune: {c} exited with {rc}; nothing removed", file=sys.stderr)
         return rc if rc > 0 else 128-rc
     s = Store(p)
-    if len(s) and not keep & s.recs.keys(): raise _Fail(f"cachy prune: {c} used none of the {len(s)} entries in {p}; nothing removed", 1)
-    n,b = s.compact(keep=keep)
-    print(f"cachy prune: removed {n} entries ({b:,} bytes); {len(s)} entries remain in {p}")
+    if len(s) and not keep & set(s): raise _Fail(f"cachy prune: {c} used none of the {_n(len(s), 'entry', 'entries')} in {p}; nothing removed", 1)
+    r = s.compact(keep=keep)
+    (e0,e1),(b0,b1) = r['entries'],r['bytes']
+    print(f"cachy prune: removed {_n(e0-e1, 'entry', 'entries')} ({_n(b0-b1, 'byte')}); {_n(e1, 'entry', 'entries')} remain in {p}")
     return 0

@@ -65,8 +65,19 @@ def test_missing_file(tmp_path):
     _one_line_error(cachy('ls', '--cache-dir', tmp_path/'no'/'such'/'dir'), 2, 'no cache file')
 
 def test_unreadable_file(tmp_path):
-    (tmp_path/'cachy.jsonl').mkdir()
+    "A file that cannot be read (here one that fails with EIO, which even root cannot read) is one line, before anything runs"
+    (tmp_path/'cachy.jsonl').symlink_to('/proc/self/mem')
     for s in SUBS: _one_line_error(cachy(*_args(s, tmp_path, tmp_path)), 2, f"cachy: cannot read {tmp_path/'cachy.jsonl'}")
+    assert not (tmp_path/'ran').exists()
+
+@pytest.mark.parametrize('how', ['folder', 'file', 'under_file'])
+def test_wrong_cache_dir(how, tmp_path):
+    "A cachy.jsonl that is a folder, or a --cache-dir that is (or is under) a file, is named in one line"
+    d = {'folder': tmp_path, 'file': tmp_path/'f', 'under_file': tmp_path/'f'/'sub'}[how]
+    if how == 'folder': (tmp_path/'cachy.jsonl').mkdir()
+    else: (tmp_path/'f').write_text('')
+    text = f"{tmp_path/'cachy.jsonl'} is a folder" if how == 'folder' else f"{tmp_path/'f'} is"
+    for s in SUBS: _one_line_error(cachy(*_args(s, d, tmp_path)), 2, text)
     assert not (tmp_path/'ran').exists()
 
 def test_finds_the_project_file(tmp_path, srv):
@@ -126,7 +137,7 @@ def test_check(rec):
     p.write_bytes(good + b'{"key": "broken\n' + leak.encode() + b'\n')
     r = cachy('check', '--cache-dir', d)
     assert r.returncode == 1, r.stdout
-    assert r.stdout.splitlines() == [f'{p}:6: corrupt: not JSON', f'{p}:7: looks like an OpenAI key: sk-proj-Ab3A…', f'cachy check: 2 problem(s) in {p}']
+    assert r.stdout.splitlines() == [f'{p}:6: damaged: not JSON', f'{p}:7: looks like an OpenAI key: sk-proj-Ab3A…', f'cachy check: 2 problems in {p}']
     assert 'Ab3'*4 not in r.stdout
     p.write_bytes(good + b'{"key": "2", "response": "Authorization: Bearer abcdef0123456789xyz"}\n'
                   b'{"key": "3", "response": "AIza' + b'x'*35 + b' sk-ant-api03-' + b'y'*30 + b'"}\n')
@@ -142,7 +153,7 @@ def test_compact(rec, srv):
     _record(d, srv.url, mode='refresh')
     assert len(p.read_bytes().splitlines()) == 10
     r = cachy('check', '--cache-dir', d)
-    assert r.returncode == 1 and r.stdout.count('duplicate key') == 5
+    assert r.returncode == 1 and r.stdout.count('with another answer; line') == 5
     r = cachy('compact', '--cache-dir', d)
     assert r.returncode == 0 and r.stderr == ''
     assert r.stdout.startswith(f'cachy compact: removed 5 of 10 lines; {p} now holds 5 entries in ')

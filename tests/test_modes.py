@@ -4,11 +4,10 @@ import httpx,openai,pytest
 from cachy import enable_cachy,cachy_stats,doms
 from cachy.core import ReplayMiss
 from cachy.store import Store
-from server import recs,aoai,aant,OKEY
+from server import recs,aoai,aant,OKEY,stats_since as delta
 
 msgs = lambda text: [{'role': 'user', 'content': text}]
 def chat(c, text='hi'): return c.chat.completions.create(model='gpt-x', messages=msgs(text)).choices[0].message.content
-def delta(before): return {k: v-before[k] for k,v in cachy_stats().items()}
 
 def test_record_default(srv, on, oai, cfile):
     on()
@@ -74,17 +73,17 @@ def test_replay_miss_async(sdk, srv, on):
     with pytest.raises(ReplayMiss) as e: asyncio.run(run())
     _check_miss(e, srv.url+('/v1/chat/completions' if sdk == 'openai' else '/v1/messages'), time.perf_counter()-t, srv)
 
-def test_replay_lists_same_url(srv, on, oai, cfile):
-    "The message names what is recorded for the same method and URL, and only that"
+def test_replay_names_closest_same_url(srv, on, oai, cfile):
+    "The message compares with what is recorded for the same method and URL, and only that"
     on()
-    chat(oai, 'a'), chat(oai, 'b')
-    oai.responses.create(model='gpt-x', input='a')
-    keys = {r['url'].rsplit('/', 1)[1]: [] for r in recs(cfile)}
-    for r in recs(cfile): keys[r['url'].rsplit('/', 1)[1]].append(r['key'])
+    chat(oai, 'about apples'), chat(oai, 'about pears')
+    oai.responses.create(model='gpt-x', input='about apples!')
+    k = recs(cfile)[0]['key']
     on(mode='replay')
-    with pytest.raises(ReplayMiss) as e: chat(oai, 'c')
+    with pytest.raises(ReplayMiss) as e: chat(oai, 'about apples!')
     msg = str(e.value)
-    assert all(k in msg for k in keys['completions']) and keys['responses'][0] not in msg
+    assert f'the closest of the 2 entries recorded for this method and URL (key {k})' in msg, msg
+    assert "messages[0].content: recorded 'about apples', sent 'about apples!'" in msg
     assert srv.total == 3
 
 def test_replay_miss_raw_httpx(srv, on):
