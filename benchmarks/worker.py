@@ -3,7 +3,7 @@
 It imports whichever `cachy` its Python has: this project, or the original pycachy in the virtual
 environment that `bench.py` makes. `python worker.py gen DIR N` writes a `cachy.jsonl` of N entries in
 that implementation's record format; `python worker.py run DIR N ITERS` measures it and prints JSON."""
-import json,os,platform,random,statistics,sys,time
+import json,os,platform,random,statistics,sys,tempfile,time
 import httpx
 import cachy
 import cachy.core as cc
@@ -41,26 +41,29 @@ def client(): return httpx.Client(transport=httpx.MockTransport(answer), headers
 def targets(n): return [payload(f'hit {j}') for j in range(min(H, max(n, 1)))]
 
 def line(key, resp):
+    "A record line as this implementation writes it: `key` first"
     rec = dict(key=key, response=resp, headers={'content-type': 'application/json'}, status_code=200, binary=False)
-    if not ours: return json.dumps(rec)+'\n'
-    from cachy.store import _dumps
-    return _dumps(rec | dict(method='POST', url=URL)).decode()
+    return json.dumps(rec | (dict(method='POST', url=URL) if ours else {}))+'\n'
+
+def recorded(ts, pool):
+    "The lines this implementation records for requests `ts`, made through its `enable_cachy`, each answered with an entry of `pool`"
+    d,it = tempfile.mkdtemp(),iter(pool)
+    c = httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(200, headers={'content-type': 'application/json'}, content=next(it).encode())))
+    cc.enable_cachy(cache_dir=d)
+    for p in ts: c.post(URL, json=p)
+    cc.disable_cachy()
+    with open(os.path.join(d, 'cachy.jsonl')) as f: return {json.loads(l)['response'][:60]: l for l in f}
 
 def gen(d, n):
-    "Write `d/cachy.jsonl` with `max(n,1)` entries, the hit targets spread evenly among random ones"
-    rng,c,n = random.Random(0),client(),max(n, 1)
+    "Write `d/cachy.jsonl` with `max(n,1)` entries, the hit targets, recorded through cachy, spread evenly among random ones"
+    rng,n = random.Random(0),max(n, 1)
     ts = targets(n)
-    at = {int((j+0.5)*n/len(ts)): p for j,p in enumerate(ts)}
     pool = [completion(rng, 'rec') for _ in range(256)]
-    kl = 16 if ours else 8
+    hits = list(recorded(ts, pool[:len(ts)]).values())
+    at = {int((j+0.5)*n/len(ts)): l for j,l in enumerate(hits)}
+    kl = len(json.loads(hits[0])['key'])
     with open(os.path.join(d, 'cachy.jsonl'), 'w') as f:
-        for i in range(n):
-            if i in at:
-                r = c.build_request('POST', URL, json=at[i])
-                r.read()
-                k = cc._key(r, False)
-            else: k = f'{rng.getrandbits(4*kl):0{kl}x}'
-            f.write(line(k, pool[i % len(pool)]))
+        for i in range(n): f.write(at[i] if i in at else line(f'{rng.getrandbits(4*kl):0{kl}x}', pool[i % len(pool)]))
 
 def mem():
     "(VmRSS, VmHWM) in MB, or (None, peak from getrusage) where /proc is missing"

@@ -75,7 +75,10 @@ def _hval(v):
 
 def _hdrs(req):
     "`{name: value}` of the headers of `req` that `key_hdrs` names"
-    return {h:_hval(v) for h in sorted({h.lower() for h in key_hdrs}) if (v := req.headers.get(h)) is not None}
+    ks,d = {h.lower().encode() for h in key_hdrs},{}
+    for k,v in req.headers.raw:
+        if (k := k.lower()) in ks: d[k] = d[k]+b', '+v if k in d else v
+    return {k.decode():_hval(v.decode('latin-1')) for k,v in sorted(d.items())}
 
 # %% ../nbs/00_core.ipynb #2f2056ed
 ignore_fields = []
@@ -128,7 +131,7 @@ norm_pats = [
      ('/home/', '/Users/', 'Users\\', '/root/')),
 ]
 
-def _has(s, lit): return lit in s if isinstance(lit, str) else any(l in s for l in lit)
+def _has(s, lit): return lit in s if lit.__class__ is str else any(map(s.__contains__, lit))
 
 def _norm(s):
     "`s` with each pattern of `norm_pats` replaced, but those whose literal `s` lacks"
@@ -143,7 +146,7 @@ def _key(req, stream=False, js=None):
     "The cache key of `req`, whose body has been read (`js`: its `_json`, if known)"
     h = ''.join(f'{k}: {v}\n' for k,v in _hdrs(req).items())
     parts = _kv, req.method, _url(req), 'stream' if stream else '', h, _norm(_body(req, js))
-    return hashlib.sha256('\n'.join(parts).encode('utf-8', 'surrogatepass')).hexdigest()[:16]
+    return hashlib.sha256('\n'.join(parts).encode('utf-8', 'surrogatepass')).hexdigest()[:20]
 
 # %% ../nbs/00_core.ipynb #d22c2387
 def _recordable(status):
@@ -321,8 +324,9 @@ _pats0 = tuple(norm_pats)
 
 def _earlier(c, key, req, stream):
     "The record made for `req` under an earlier key, recorded under `key` too in record mode; `None` if there is none"
+    if not (ls := c.store.lengths - {len(key)}): return None
     extra = [p[:2] for p in norm_pats if p not in _pats0]
-    for k,how in earlier_keys(req, stream, extra):
+    for k,how in earlier_keys(req, stream, extra, ls):
         if (rec := c.store.get(k)) is not None: break
     else: return None
     st = rec.get('status_code', 200)

@@ -7,10 +7,10 @@ Docs: https://cachy-dev.github.io/cachy/explain.html.md"""
 # %% auto #0
 __all__ = ['path_str', 'path_keys', 'sketch', 'differences', 'closest']
 
-# %% ../nbs/05_explain.ipynb #f4699d53
+# %% ../nbs/05_explain.ipynb #93bcf5c2
 import hashlib,json,re
 
-# %% ../nbs/05_explain.ipynb #6630bcd6
+# %% ../nbs/05_explain.ipynb #0012c2d2
 _name = re.compile(r'[A-Za-z_][\w-]*')
 _tok = re.compile(r'\.?([A-Za-z_][\w-]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]')
 
@@ -23,7 +23,7 @@ def path_keys(p):
     "The keys and indexes of path `p`, as `path_str` wrote it"
     return [a if a else int(b) if b else json.loads(c) for a,b,c in _tok.findall(p)]
 
-# %% ../nbs/05_explain.ipynb #ee76eee9
+# %% ../nbs/05_explain.ipynb #efdbbab7
 _MISSING = object()
 _secret = re.compile(r'(?i)(?:^|[_-])(?:api_?key|key|token|secret|password|passwd|auth|authorization|cookie|credentials?|signature|sig)$')
 
@@ -50,21 +50,26 @@ def _at(v, ks):
         if v is _MISSING: break
     return v
 
-# %% ../nbs/05_explain.ipynb #310542fd
+# %% ../nbs/05_explain.ipynb #4d2a2835
 def _size(v): return len(json.dumps(v, ensure_ascii=False))
 
 def _parts(body, n):
     "`(parts, shapes)`: the values of at most `n` parts of `body`, and the shapes of the parts opened, by path keys"
-    parts,shapes = {(): body},{}
-    while True:
-        ks = max((k for k,v in parts.items() if isinstance(v, (dict, list)) and v), key=lambda k: _size(parts[k]), default=None)
-        if ks is None or len(parts)-1+len(parts[ks]) > n: return parts,shapes
+    parts,shapes,open_ = {(): body},{},{(): _size(body)} if isinstance(body, (dict, list)) and body else {}
+    while open_:
+        ks = max(open_, key=open_.get)
+        if len(parts)-1+len(parts[ks]) > n: break
         v = parts.pop(ks)
+        del open_[ks]
         shapes[ks] = _preview(v)
-        parts.update({(*ks,k): x for k,x in (v.items() if isinstance(v, dict) else enumerate(v))})
+        for k,x in (v.items() if isinstance(v, dict) else enumerate(v)):
+            parts[(*ks,k)] = x
+            if isinstance(x, (dict, list)) and x: open_[(*ks,k)] = _size(x)
+    return parts,shapes
 
 def sketch(body, hdrs, stream, norm=str, n=12, limit=1000):
     "What a record keeps of its request: stream flag, key headers, and digests and previews of the parts of `body`"
+    if norm is not str and norm(t := json.dumps(body, sort_keys=True, separators=(',',':'), ensure_ascii=False)) == t: norm = str
     while True:
         parts,shapes = _parts(body, n)
         res = dict(stream=bool(stream), hdrs={h:_preview(v, h) for h,v in hdrs.items()},
@@ -73,7 +78,7 @@ def sketch(body, hdrs, stream, norm=str, n=12, limit=1000):
         if n <= 1 or len(json.dumps(res)) <= limit: return res
         n -= 3
 
-# %% ../nbs/05_explain.ipynb #706a1e62
+# %% ../nbs/05_explain.ipynb #4f1f3346
 def differences(rec, body, hdrs, stream, norm=str):
     "`(what, recorded, sent)` for each way the request (`body`, `hdrs`, `stream`) differs from sketch `rec`"
     res = [('stream', str(rec.get('stream')), str(bool(stream)))] if rec.get('stream') != bool(stream) else []
@@ -87,7 +92,7 @@ def differences(rec, body, hdrs, stream, norm=str):
         if v is _MISSING or _digest(v, norm) != d: res.append((p or 'body', prev, _preview(v, ks[-1] if ks else '')))
     return res
 
-# %% ../nbs/05_explain.ipynb #ad4dec01
+# %% ../nbs/05_explain.ipynb #47554c9d
 def closest(cands, body, hdrs, stream, norm=str):
     "`(key, differences)` of the sketch in `cands` (`(key, sketch)` pairs) that differs least from the request, or `None`"
     from difflib import SequenceMatcher

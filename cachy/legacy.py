@@ -7,10 +7,10 @@ Docs: https://cachy-dev.github.io/cachy/legacy.html.md"""
 # %% auto #0
 __all__ = ['pycachy_keys', 'cachy_key1', 'earlier_keys']
 
-# %% ../nbs/04_legacy.ipynb #05946b1e
+# %% ../nbs/04_legacy.ipynb #5ea23d0b
 import hashlib,json,re
 
-# %% ../nbs/04_legacy.ipynb #613d44e7
+# %% ../nbs/04_legacy.ipynb #5669268b
 def _boundary(ct):
     "The boundary of a `multipart/form-data` content type `ct` (bytes), as pycachy found it, or `None`"
     if not ct.startswith(b'multipart/form-data') or b';' not in ct: return None
@@ -22,7 +22,7 @@ def _content(req):
     b = _boundary(req.headers.get('content-type', '').encode())
     return req.content.replace(b, b'cachy-boundary') if b else req.content
 
-# %% ../nbs/04_legacy.ipynb #e0812c87
+# %% ../nbs/04_legacy.ipynb #9870731c
 def _json(req):
     "The body of `req` as pycachy 0.0.9 on hashed it: JSON re-dumped with sorted keys, else `_content`"
     c = _content(req)
@@ -31,7 +31,7 @@ def _json(req):
         except Exception: pass
     return c
 
-# %% ../nbs/04_legacy.ipynb #de3eaeae
+# %% ../nbs/04_legacy.ipynb #faa90642
 _pats13 = [(re.compile(p), r) for p,r in (
     (r'/ipykernel_\d+/\d+\.py', '/ipykernel_N/X.py'), (r'<ipython-input-\d+-\w+>', '<ipython-input>'),
     (r'/var/folders/[\w|/]+', '/tmp/tmpT'), (r'/tmp/tmp\w+', '/tmp/tmpX'), (r'ipykernel_\d+', 'ipykernel_N'),
@@ -43,7 +43,7 @@ def _sub(s, pats):
     for p in pats: s = re.sub(p[0], p[1], s)
     return s
 
-# %% ../nbs/04_legacy.ipynb #5f680c7c
+# %% ../nbs/04_legacy.ipynb #84161494
 def _h(*parts):
     "The first 8 hex digits of the SHA-256 of `parts` joined"
     return hashlib.sha256(b''.join(parts)).hexdigest()[:8]
@@ -72,7 +72,7 @@ def pycachy_keys(req, stream=None, extra=()):
     for k,v in ks: res[k] = f'{res[k]}, {v}' if k in res else v
     return list(res.items())
 
-# %% ../nbs/04_legacy.ipynb #8fffe462
+# %% ../nbs/04_legacy.ipynb #603bf172
 _pats1 = [(re.compile(p), r) for p,r in (
     (r'ipykernel_\d+/\d+\.py', 'ipykernel_N/N.py'), (r'<ipython-input-\d+-[0-9a-f]+>', '<ipython-input>'),
     (r'Cell In\[\d+\], line \d+', 'Cell In[N], line N'), (r'\bline \d+, in\b', 'line N, in'), (r'\b0x[0-9a-fA-F]{6,16}\b', '0xADDR'),
@@ -93,6 +93,7 @@ def cachy_key1(req, stream=None, extra=()):
     parts = req.method, str(u.copy_remove_param('key') if b'key=' in u.query else u), 'stream' if stream else '', _sub(_body1(req), _pats1+list(extra))
     return hashlib.sha256('\n'.join(parts).encode('utf-8', 'surrogatepass')).hexdigest()[:16]
 
-def earlier_keys(req, stream=None, extra=()):
-    "`(key, how)` for each key that cachy and pycachy used before for `req`, the likeliest first"
-    return [(cachy_key1(req, stream, extra), 'cachy key 1'), *[(k, f'pycachy {v}') for k,v in pycachy_keys(req, stream, extra)]]
+def earlier_keys(req, stream=None, extra=(), lengths=(8, 16)):
+    "`(key, how)` for each key that cachy and pycachy used before for `req`, the likeliest first; only keys of `lengths` are computed"
+    return ([(cachy_key1(req, stream, extra), 'cachy key 1')] if 16 in lengths else []) + \
+           ([(k, f'pycachy {v}') for k,v in pycachy_keys(req, stream, extra)] if 8 in lengths else [])

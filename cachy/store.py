@@ -13,7 +13,7 @@ from pathlib import Path
 from filelock import FileLock
 from fastcore.basics import patch
 
-# %% ../nbs/01_store.ipynb #93b39a2e
+# %% ../nbs/01_store.ipynb #b061bc53
 def cache_file(cache_dir=None):
     "The `cachy.jsonl` that `cache_dir` means: in that folder, else in the project root at or above the working directory"
     if cache_dir: d = Path(cache_dir).expanduser()
@@ -27,7 +27,7 @@ def cache_file(cache_dir=None):
     if (p := d/'cachy.jsonl').is_dir(): raise ValueError(f"cachy: {p} is a folder; cachy.jsonl must be a file")
     return p
 
-# %% ../nbs/01_store.ipynb #af2cb6f2
+# %% ../nbs/01_store.ipynb #a55d2925
 _here = str(Path(__file__).resolve().parent) if '__file__' in globals() else '\0'
 _libs = tuple({_here, *getattr(site, 'getsitepackages', list)(), site.getusersitepackages(), sysconfig.get_path('stdlib'), sysconfig.get_path('platstdlib')})
 
@@ -96,7 +96,8 @@ class Store:
         self._tl,self._warned = threading.RLock(),set()
         self.load()
 
-    def _reset(self, ident=None): self.recs,self.end,self.tail,self.torn,self.lineno,self.ident,self.err = {},0,0,False,0,ident,None
+    def _reset(self, ident=None):
+        self.recs,self.lengths,self.end,self.tail,self.torn,self.lineno,self.ident,self.err = {},set(),0,0,False,0,ident,None
 
     def load(self, locked=False):
         "Read the whole file again"
@@ -108,7 +109,7 @@ class Store:
     def __contains__(self, key): return key in self.recs
     def __iter__(self): return iter(list(self.recs))
 
-# %% ../nbs/01_store.ipynb #330a16d0
+# %% ../nbs/01_store.ipynb #b60009b4
 @patch
 def _warn(self:Store, lineno, why):
     "Warn, once per file and line, that line `lineno` is skipped because of `why`"
@@ -116,7 +117,7 @@ def _warn(self:Store, lineno, why):
     self._warned.add((self.ident,lineno))
     warn(f"cachy: skipping {why} line {lineno} of {self.path}")
 
-# %% ../nbs/01_store.ipynb #884a881c
+# %% ../nbs/01_store.ipynb #5378e998
 _bom,_big = b'\xef\xbb\xbf',1<<20
 
 @patch
@@ -126,7 +127,9 @@ def _add(self:Store, n, at, size, data):
     else: k = data.startswith(_pre) and _line_key(data[:data.find(b'"', 9)+1]+b'}') or _line_key(self._at(at, size).rstrip())
     if k is None:
         if data.strip(): self._warn(n, 'damaged')
-    elif len(k) != 8 or k not in self.recs: self.recs[k] = data if size <= _big else (at, size)
+    elif len(k) != 8 or k not in self.recs:
+        self.recs[k] = data if size <= _big else (at, size)
+        self.lengths.add(len(k))
 
 @patch
 def _scan(self:Store, f, size):
@@ -148,7 +151,7 @@ def _scan(self:Store, f, size):
         plen += len(last)
     self.lineno,self.end,self.tail,self.torn = n,at,plen,bool(b''.join(part).strip())
 
-# %% ../nbs/01_store.ipynb #bae9659f
+# %% ../nbs/01_store.ipynb #92f2dea2
 @patch
 def _read(self:Store):
     "Index what changed in the file since the last read; `False` if nothing did"
@@ -172,7 +175,7 @@ def _read(self:Store):
     self.err = None
     return True
 
-# %% ../nbs/01_store.ipynb #b58a9ecb
+# %% ../nbs/01_store.ipynb #da5b1ef7
 @patch
 def _torn(self:Store, locked):
     "Warn about a torn last line, once sure (under the lock) that no cachy process is still writing it"
@@ -188,7 +191,7 @@ def refresh(self:Store, locked=False):
     with self._tl:
         if self._read() and self.torn and (self.ident,self.lineno+1) not in self._warned: self._torn(locked)
 
-# %% ../nbs/01_store.ipynb #d6e55205
+# %% ../nbs/01_store.ipynb #5de13089
 @patch
 def _at(self:Store, at, size):
     "The `size` bytes at offset `at` of the file indexed, or `b''` if it was replaced meanwhile"
@@ -225,7 +228,7 @@ def find(self:Store, key):
     self.refresh()
     return self.get(key)
 
-# %% ../nbs/01_store.ipynb #732a48ac
+# %% ../nbs/01_store.ipynb #67b72366
 @patch
 def put(self:Store, rec, replace=False):
     "Append `rec` unless its key was recorded meanwhile (or `replace`); `True` if written"
@@ -240,7 +243,7 @@ def put(self:Store, rec, replace=False):
         self.refresh(locked=True)
     return True
 
-# %% ../nbs/01_store.ipynb #4cf58a9e
+# %% ../nbs/01_store.ipynb #422ea111
 @patch
 def entries(self:Store):
     "`(key, size in bytes, record)` for each record that can be replayed, in the order of the file"

@@ -245,7 +245,7 @@ def test_record_fields(mod, srv, on, cfile):
     with mod.Client() as c: c.post(srv.url+'/echo?a=1', json={'q': 1})
     rec = recs(cfile)[0]
     assert list(rec)[:5] == ['key', 'response', 'headers', 'status_code', 'binary']
-    assert re.fullmatch('[0-9a-f]{16}', rec['key']) and rec['status_code'] == 200
+    assert re.fullmatch('[0-9a-f]{20}', rec['key']) and rec['status_code'] == 200
     assert rec['method'] == 'POST' and rec['url'] == srv.url+'/echo?a=1'
 
 @mods

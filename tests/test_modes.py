@@ -25,7 +25,7 @@ def _check_miss(e, url, dt, srv):
     assert dt < 0.5, f'a replay miss took {dt:.2f}s'
     assert 'cachy' in msg and 'replay' in msg and f'POST {url}' in msg
     assert 'record' in msg
-    return re.search(r'key ([0-9a-f]{16})', msg)[1]
+    return re.search(r'key ([0-9a-f]{20})', msg)[1]
 
 def test_replay_miss_openai(srv, on, oai, cfile):
     "Default retries (2), yet the miss fails at once, before any request, with cachy's message"
