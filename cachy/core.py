@@ -115,8 +115,8 @@ def _body(req, js=None):
     return c.decode('utf-8', 'surrogateescape')
 
 # %% ../nbs/00_core.ipynb #f644493b
-_pre = r'''(?<![^\s"'(=,\[])(?:[A-Za-z]:)?(?:[\\/]+[^\\/\s"'<>|*?:]+)*?[\\/]+'''
-_seg = r'''[^\\/\s"'<>|*?:]+'''
+_path_head = r'''(?<![^\s"'(=,\[])(?:[A-Za-z]:)?(?:[\\/]+[^\\/\s"'<>|*?:]+)*?[\\/]+'''
+_path_seg = r'''[^\\/\s"'<>|*?:]+'''
 norm_pats = [
     (re.compile(r'ipykernel_\d+/\d+\.py'), 'ipykernel_N/N.py', 'ipykernel_'),
     (re.compile(r'<ipython-input-\d+-[0-9a-f]+>'), '<ipython-input>', '<ipython-input-'),
@@ -125,9 +125,9 @@ norm_pats = [
     (re.compile(r'\b0x[0-9a-fA-F]{6,16}\b'), '0xADDR', '0x'),
     (re.compile(r'/var/folders/[\w-]+/[\w-]+/T/'), '/tmp/', '/var/folders/'),
     (re.compile(r'/tmp/tmp[\w-]{6,}'), '/tmp/tmpX', '/tmp/tmp'),
-    (re.compile(_pre + r'(?:site|dist)-packages(?=[\\/])'), '<site-packages>', '-packages'),
-    (re.compile(_pre + r'(?:lib[\\/]+python3\.\d+|Python3\d+[\\/]+Lib)(?=[\\/])'), '<stdlib>', ('python3.', 'Python3')),
-    (re.compile(r'''(?<![^\s"'(=,\[])(?:/home/''' + _seg + r'|/Users/' + _seg + r'|[A-Za-z]:[\\/]+Users[\\/]+' + _seg + r'|/root)(?=[\\/])'), '~',
+    (re.compile(_path_head + r'(?:site|dist)-packages(?=[\\/])'), '<site-packages>', '-packages'),
+    (re.compile(_path_head + r'(?:lib[\\/]+python3\.\d+|Python3\d+[\\/]+Lib)(?=[\\/])'), '<stdlib>', ('python3.', 'Python3')),
+    (re.compile(r'''(?<![^\s"'(=,\[])(?:/home/''' + _path_seg + r'|/Users/' + _path_seg + r'|[A-Za-z]:[\\/]+Users[\\/]+' + _path_seg + r'|/root)(?=[\\/])'), '~',
      ('/home/', '/Users/', 'Users\\', '/root/')),
 ]
 

@@ -7,10 +7,10 @@ Docs: https://cachy-dev.github.io/cachy/explain.html.md"""
 # %% auto #0
 __all__ = ['path_str', 'path_keys', 'sketch', 'differences', 'closest']
 
-# %% ../nbs/05_explain.ipynb #93bcf5c2
+# %% ../nbs/05_explain.ipynb #05fc7651
 import hashlib,json,re
 
-# %% ../nbs/05_explain.ipynb #0012c2d2
+# %% ../nbs/05_explain.ipynb #38cd25a0
 _name = re.compile(r'[A-Za-z_][\w-]*')
 _tok = re.compile(r'\.?([A-Za-z_][\w-]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]')
 
@@ -23,7 +23,7 @@ def path_keys(p):
     "The keys and indexes of path `p`, as `path_str` wrote it"
     return [a if a else int(b) if b else json.loads(c) for a,b,c in _tok.findall(p)]
 
-# %% ../nbs/05_explain.ipynb #efdbbab7
+# %% ../nbs/05_explain.ipynb #b266cb04
 _MISSING = object()
 _secret = re.compile(r'(?i)(?:^|[_-])(?:api_?key|key|token|secret|password|passwd|auth|authorization|cookie|credentials?|signature|sig)$')
 
@@ -42,7 +42,7 @@ def _preview(v, name=''):
     if isinstance(v, dict): return '{' + _cut(', '.join(sorted(map(str, v))), 40) + '}'
     return json.dumps(v)
 
-def _at(v, ks):
+def _value_at(v, ks):
     "The value at keys and indexes `ks` of `v`, or `_MISSING`"
     for k in ks:
         try: v = v[k] if isinstance(v, dict) == isinstance(k, str) and not isinstance(v, (str, int, float)) else _MISSING
@@ -50,7 +50,7 @@ def _at(v, ks):
         if v is _MISSING: break
     return v
 
-# %% ../nbs/05_explain.ipynb #4d2a2835
+# %% ../nbs/05_explain.ipynb #b33bf952
 def _size(v): return len(json.dumps(v, ensure_ascii=False))
 
 def _parts(body, n):
@@ -78,21 +78,21 @@ def sketch(body, hdrs, stream, norm=str, n=12, limit=1000):
         if n <= 1 or len(json.dumps(res)) <= limit: return res
         n -= 3
 
-# %% ../nbs/05_explain.ipynb #4f1f3346
+# %% ../nbs/05_explain.ipynb #7b9e3240
 def differences(rec, body, hdrs, stream, norm=str):
     "`(what, recorded, sent)` for each way the request (`body`, `hdrs`, `stream`) differs from sketch `rec`"
     res = [('stream', str(rec.get('stream')), str(bool(stream)))] if rec.get('stream') != bool(stream) else []
     rh,sh = rec.get('hdrs') or {},{h:_preview(v, h) for h,v in hdrs.items()}
     res += [(f'{h} header', rh.get(h, 'nothing'), sh.get(h, 'nothing')) for h in sorted(set(rh)|set(sh)) if rh.get(h) != sh.get(h)]
     for p,s in (rec.get('shape') or {}).items():
-        if (t := _preview(_at(body, path_keys(p)))) != s: res.append((p or 'body', s, t))
+        if (t := _preview(_value_at(body, path_keys(p)))) != s: res.append((p or 'body', s, t))
     for p,(d,prev) in (rec.get('parts') or {}).items():
         ks = path_keys(p)
-        v = _at(body, ks)
+        v = _value_at(body, ks)
         if v is _MISSING or _digest(v, norm) != d: res.append((p or 'body', prev, _preview(v, ks[-1] if ks else '')))
     return res
 
-# %% ../nbs/05_explain.ipynb #47554c9d
+# %% ../nbs/05_explain.ipynb #70efc68d
 def closest(cands, body, hdrs, stream, norm=str):
     "`(key, differences)` of the sketch in `cands` (`(key, sketch)` pairs) that differs least from the request, or `None`"
     from difflib import SequenceMatcher

@@ -7,11 +7,11 @@ Docs: https://cachy-dev.github.io/cachy/legacy.html.md"""
 # %% auto #0
 __all__ = ['pycachy_keys', 'cachy_key1', 'earlier_keys']
 
-# %% ../nbs/04_legacy.ipynb #5ea23d0b
+# %% ../nbs/04_legacy.ipynb #7a528b46
 import hashlib,json,re
 
-# %% ../nbs/04_legacy.ipynb #5669268b
-def _boundary(ct):
+# %% ../nbs/04_legacy.ipynb #92eeb20a
+def _form_boundary(ct):
     "The boundary of a `multipart/form-data` content type `ct` (bytes), as pycachy found it, or `None`"
     if not ct.startswith(b'multipart/form-data') or b';' not in ct: return None
     for s in ct.split(b';'):
@@ -19,11 +19,11 @@ def _boundary(ct):
 
 def _content(req):
     "The body of `req` with its multipart boundary made constant (pycachy 0.0.5 on)"
-    b = _boundary(req.headers.get('content-type', '').encode())
+    b = _form_boundary(req.headers.get('content-type', '').encode())
     return req.content.replace(b, b'cachy-boundary') if b else req.content
 
-# %% ../nbs/04_legacy.ipynb #9870731c
-def _json(req):
+# %% ../nbs/04_legacy.ipynb #66ed6778
+def _sorted_json(req):
     "The body of `req` as pycachy 0.0.9 on hashed it: JSON re-dumped with sorted keys, else `_content`"
     c = _content(req)
     if 'json' in req.headers.get('content-type', '').lower():
@@ -31,7 +31,7 @@ def _json(req):
         except Exception: pass
     return c
 
-# %% ../nbs/04_legacy.ipynb #faa90642
+# %% ../nbs/04_legacy.ipynb #cb771948
 _pats13 = [(re.compile(p), r) for p,r in (
     (r'/ipykernel_\d+/\d+\.py', '/ipykernel_N/X.py'), (r'<ipython-input-\d+-\w+>', '<ipython-input>'),
     (r'/var/folders/[\w|/]+', '/tmp/tmpT'), (r'/tmp/tmp\w+', '/tmp/tmpX'), (r'ipykernel_\d+', 'ipykernel_N'),
@@ -43,7 +43,7 @@ def _sub(s, pats):
     for p in pats: s = re.sub(p[0], p[1], s)
     return s
 
-# %% ../nbs/04_legacy.ipynb #84161494
+# %% ../nbs/04_legacy.ipynb #972d208b
 def _h(*parts):
     "The first 8 hex digits of the SHA-256 of `parts` joined"
     return hashlib.sha256(b''.join(parts)).hexdigest()[:8]
@@ -55,7 +55,7 @@ def _n13(b, pats):
 def pycachy_keys(req, stream=None, extra=()):
     "`(key, releases)` for each distinct key a pycachy release would have given `req` (body read), newest first"
     u = req.url.copy_remove_param('key')
-    s,acc,js = bool(stream),req.headers.get('accept', ''),_json(req)
+    s,acc,js = bool(stream),req.headers.get('accept', ''),_sorted_json(req)
     p13,p22 = _pats13+list(extra),_pats22+list(extra)
     u13,b13 = _n13(str(u).encode(), p13).decode(),_n13(js, p13)
     se = 'surrogateescape'
@@ -72,7 +72,7 @@ def pycachy_keys(req, stream=None, extra=()):
     for k,v in ks: res[k] = f'{res[k]}, {v}' if k in res else v
     return list(res.items())
 
-# %% ../nbs/04_legacy.ipynb #603bf172
+# %% ../nbs/04_legacy.ipynb #2aac9b96
 _pats1 = [(re.compile(p), r) for p,r in (
     (r'ipykernel_\d+/\d+\.py', 'ipykernel_N/N.py'), (r'<ipython-input-\d+-[0-9a-f]+>', '<ipython-input>'),
     (r'Cell In\[\d+\], line \d+', 'Cell In[N], line N'), (r'\bline \d+, in\b', 'line N, in'), (r'\b0x[0-9a-fA-F]{6,16}\b', '0xADDR'),

@@ -13,7 +13,7 @@ from pathlib import Path
 from filelock import FileLock
 from fastcore.basics import patch
 
-# %% ../nbs/01_store.ipynb #b061bc53
+# %% ../nbs/01_store.ipynb #a1709fa3
 def cache_file(cache_dir=None):
     "The `cachy.jsonl` that `cache_dir` means: in that folder, else in the project root at or above the working directory"
     if cache_dir: d = Path(cache_dir).expanduser()
@@ -27,7 +27,7 @@ def cache_file(cache_dir=None):
     if (p := d/'cachy.jsonl').is_dir(): raise ValueError(f"cachy: {p} is a folder; cachy.jsonl must be a file")
     return p
 
-# %% ../nbs/01_store.ipynb #a55d2925
+# %% ../nbs/01_store.ipynb #8a4c827d
 _here = str(Path(__file__).resolve().parent) if '__file__' in globals() else '\0'
 _libs = tuple({_here, *getattr(site, 'getsitepackages', list)(), site.getusersitepackages(), sysconfig.get_path('stdlib'), sysconfig.get_path('platstdlib')})
 
@@ -109,7 +109,7 @@ class Store:
     def __contains__(self, key): return key in self.recs
     def __iter__(self): return iter(list(self.recs))
 
-# %% ../nbs/01_store.ipynb #b60009b4
+# %% ../nbs/01_store.ipynb #8b33520c
 @patch
 def _warn(self:Store, lineno, why):
     "Warn, once per file and line, that line `lineno` is skipped because of `why`"
@@ -117,7 +117,7 @@ def _warn(self:Store, lineno, why):
     self._warned.add((self.ident,lineno))
     warn(f"cachy: skipping {why} line {lineno} of {self.path}")
 
-# %% ../nbs/01_store.ipynb #5378e998
+# %% ../nbs/01_store.ipynb #6112f28d
 _bom,_big = b'\xef\xbb\xbf',1<<20
 
 @patch
@@ -151,7 +151,7 @@ def _scan(self:Store, f, size):
         plen += len(last)
     self.lineno,self.end,self.tail,self.torn = n,at,plen,bool(b''.join(part).strip())
 
-# %% ../nbs/01_store.ipynb #92f2dea2
+# %% ../nbs/01_store.ipynb #d2e8e9e7
 @patch
 def _read(self:Store):
     "Index what changed in the file since the last read; `False` if nothing did"
@@ -175,7 +175,7 @@ def _read(self:Store):
     self.err = None
     return True
 
-# %% ../nbs/01_store.ipynb #da5b1ef7
+# %% ../nbs/01_store.ipynb #313d6acf
 @patch
 def _torn(self:Store, locked):
     "Warn about a torn last line, once sure (under the lock) that no cachy process is still writing it"
@@ -191,7 +191,7 @@ def refresh(self:Store, locked=False):
     with self._tl:
         if self._read() and self.torn and (self.ident,self.lineno+1) not in self._warned: self._torn(locked)
 
-# %% ../nbs/01_store.ipynb #5de13089
+# %% ../nbs/01_store.ipynb #3e654fa7
 @patch
 def _at(self:Store, at, size):
     "The `size` bytes at offset `at` of the file indexed, or `b''` if it was replaced meanwhile"
@@ -228,7 +228,7 @@ def find(self:Store, key):
     self.refresh()
     return self.get(key)
 
-# %% ../nbs/01_store.ipynb #67b72366
+# %% ../nbs/01_store.ipynb #bed75a56
 @patch
 def put(self:Store, rec, replace=False):
     "Append `rec` unless its key was recorded meanwhile (or `replace`); `True` if written"
@@ -243,7 +243,7 @@ def put(self:Store, rec, replace=False):
         self.refresh(locked=True)
     return True
 
-# %% ../nbs/01_store.ipynb #422ea111
+# %% ../nbs/01_store.ipynb #33a0ff5a
 @patch
 def entries(self:Store):
     "`(key, size in bytes, record)` for each record that can be replayed, in the order of the file"
