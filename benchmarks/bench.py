@@ -8,7 +8,10 @@ answered by cachy; the *MockTransport* floor is the same call with cachy off, an
 `httpx.MockTransport`; a *miss* is a new request that MockTransport answers and cachy records, less the same call
 with cachy off. pycachy (PyPI `pycachy`) runs in a virtual environment made on first use in
 `benchmarks/.venv-pycachy`, with the same httpx version as this one. `--quick` is CI's smoke test: sizes 0 and
-1,000, few calls, no pycachy."""
+1,000, few calls, no pycachy.
+
+It also times `import cachy` in fresh processes, over the import of its dependencies (httpx, httpx2, fastcore,
+filelock), with bytecode caching on as it is for users."""
 import argparse,datetime,json,os,platform,shutil,subprocess,sys,tempfile
 from pathlib import Path
 import httpx
@@ -57,6 +60,23 @@ def machine():
 def commit():
     r = subprocess.run(['git', '-C', str(here), 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True)
     return r.stdout.strip() if r.returncode == 0 else 'unknown'
+
+_imp = '''import sys,time
+t0 = time.perf_counter()
+import httpx,fastcore.basics,fastcore.meta,filelock
+try: import httpx2
+except ImportError: pass
+t1 = time.perf_counter()
+import cachy
+t2 = time.perf_counter()
+print((t1-t0)*1e3, (t2-t1)*1e3, 'requests' in sys.modules or 'aiohttp' in sys.modules)'''
+
+def import_ms(runs):
+    "Median milliseconds of importing cachy's dependencies, then cachy, in `runs` fresh processes; and whether requests or aiohttp came along"
+    e = {k:v for k,v in env().items() if k != 'PYTHONDONTWRITEBYTECODE'}
+    rs = [subprocess.run([sys.executable, '-c', _imp], env=e, check=True, capture_output=True, text=True).stdout.split() for _ in range(runs+1)][1:]
+    med = lambda xs: sorted(xs)[len(xs)//2]
+    return med([float(r[0]) for r in rs]),med([float(r[1]) for r in rs]),any(r[2] == 'True' for r in rs)
 
 def f(x, fmt): return '-' if x is None else format(x, fmt)
 
@@ -123,7 +143,12 @@ def main():
     print("RSS + MB: resident memory after enable_cachy and the first hit, less before (peak growth in brackets).")
     for l in notes: print(l)
     print()
-    print("Targets (issue #5):")
+    deps,ours,extra = import_ms(5 if a.quick else 21)
+    print(f"import cachy: {ours:.1f} ms over its dependencies ({deps:.1f} ms); requests and aiohttp {'imported' if extra else 'not imported'}. "
+          f"Medians of {5 if a.quick else 21} fresh processes.")
+    print()
+    print("Targets (issues #5 and #8):")
     for l in targets(rs): print(l)
+    print(f"- {'met' if ours <= 15 and not extra else 'MISSED'}: import cachy at most 15 ms over its dependencies, without requests or aiohttp ({ours:.1f} ms)")
 
 if __name__ == '__main__': main()

@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
+from functools import cache,partial
 from urllib.parse import urlsplit
 import httpx
 try: import httpx2
@@ -107,9 +107,11 @@ def _json(req):
     for f in ignore_fields: _drop(o, f.split('.'))
     return o
 
+_canon = json.JSONEncoder(sort_keys=True, separators=(',',':'), ensure_ascii=False).encode
+
 def _body(req, js=None):
     "The body of `req` (read; `js` its `_json`) as text, normalised so that equal requests give equal text"
-    if (js := js if js is not None else _json(req)) is not None: return json.dumps(js, sort_keys=True, separators=(',',':'), ensure_ascii=False)
+    if (js := js if js is not None else _json(req)) is not None: return _canon(js)
     c = req.content
     if b := _boundary(req.headers.get('content-type', '')): c = c.replace(b, b'cachy-boundary')
     return c.decode('utf-8', 'surrogateescape')
@@ -118,25 +120,27 @@ def _body(req, js=None):
 _path_head = r'''(?<![^\s"'(=,\[])(?:[A-Za-z]:)?(?:[\\/]+[^\\/\s"'<>|*?:]+)*?[\\/]+'''
 _path_seg = r'''[^\\/\s"'<>|*?:]+'''
 norm_pats = [
-    (re.compile(r'ipykernel_\d+/\d+\.py'), 'ipykernel_N/N.py', 'ipykernel_'),
-    (re.compile(r'<ipython-input-\d+-[0-9a-f]+>'), '<ipython-input>', '<ipython-input-'),
-    (re.compile(r'Cell In\[\d+\], line \d+'), 'Cell In[N], line N', 'Cell In['),
-    (re.compile(r'\bline \d+, in\b'), 'line N, in', 'line '),
-    (re.compile(r'\b0x[0-9a-fA-F]{6,16}\b'), '0xADDR', '0x'),
-    (re.compile(r'/var/folders/[\w-]+/[\w-]+/T/'), '/tmp/', '/var/folders/'),
-    (re.compile(r'/tmp/tmp[\w-]{6,}'), '/tmp/tmpX', '/tmp/tmp'),
-    (re.compile(_path_head + r'(?:site|dist)-packages(?=[\\/])'), '<site-packages>', '-packages'),
-    (re.compile(_path_head + r'(?:lib[\\/]+python3\.\d+|Python3\d+[\\/]+Lib)(?=[\\/])'), '<stdlib>', ('python3.', 'Python3')),
-    (re.compile(r'''(?<![^\s"'(=,\[])(?:/home/''' + _path_seg + r'|/Users/' + _path_seg + r'|[A-Za-z]:[\\/]+Users[\\/]+' + _path_seg + r'|/root)(?=[\\/])'), '~',
+    (r'ipykernel_\d+/\d+\.py', 'ipykernel_N/N.py', 'ipykernel_'),
+    (r'<ipython-input-\d+-[0-9a-f]+>', '<ipython-input>', '<ipython-input-'),
+    (r'Cell In\[\d+\], line \d+', 'Cell In[N], line N', 'Cell In['),
+    (r'\bline \d+, in\b', 'line N, in', 'line '),
+    (r'\b0x[0-9a-fA-F]{6,16}\b', '0xADDR', '0x'),
+    (r'/var/folders/[\w-]+/[\w-]+/T/', '/tmp/', '/var/folders/'),
+    (r'/tmp/tmp[\w-]{6,}', '/tmp/tmpX', '/tmp/tmp'),
+    (_path_head + r'(?:site|dist)-packages(?=[\\/])', '<site-packages>', '-packages'),
+    (_path_head + r'(?:lib[\\/]+python3\.\d+|Python3\d+[\\/]+Lib)(?=[\\/])', '<stdlib>', ('python3.', 'Python3')),
+    (r'''(?<![^\s"'(=,\[])(?:/home/''' + _path_seg + r'|/Users/' + _path_seg + r'|[A-Za-z]:[\\/]+Users[\\/]+' + _path_seg + r'|/root)(?=[\\/])', '~',
      ('/home/', '/Users/', 'Users\\', '/root/')),
 ]
+
+_rx = cache(re.compile)
 
 def _has(s, lit): return lit in s if lit.__class__ is str else any(map(s.__contains__, lit))
 
 def _norm(s):
     "`s` with each pattern of `norm_pats` replaced, but those whose literal `s` lacks"
     for p in norm_pats:
-        if len(p) < 3 or _has(s, p[2]): s = re.sub(p[0], p[1], s)
+        if len(p) < 3 or (p[2] in s if p[2].__class__ is str else _has(s, p[2])): s = _rx(p[0]).sub(p[1], s)
     return s
 
 # %% ../nbs/00_core.ipynb #a12d0b0b
@@ -255,10 +259,10 @@ def _note(c, what, key, req, why=''):
     if (s := _shown.get(what)) and c.debug and (c.debug != 'miss' or s == 'MISS'):
         print(f"cachy {s} {key or '-'} {req.method} {_url(req)}" + (f" ({why})" if why else ''))
 
-def _used(key):
-    "Track the use of entry `key` for `cachy prune`"
-    if p := os.environ.get('CACHY_USED'):
-        with open(p, 'a') as f: f.write(key+'\n')
+def _used(c, key):
+    "Track the use of entry `key` for `cachy prune`, in the file `CACHY_USED` named when cachy was enabled"
+    if c.used:
+        with open(c.used, 'a') as f: f.write(key+'\n')
 
 def cachy_stats():
     "Counts of what cachy did in this process"
@@ -274,6 +278,7 @@ class Config:
     debug: object
     mode: str
     args: dict
+    used: str = None
 
 _cfg = None
 _off = ContextVar('cachy_off', default=False)
@@ -290,9 +295,9 @@ def _lookup(c, req, stream):
     "`(key, record)`: the record on a hit, `None` if the request must go live; `ReplayMiss` in replay mode"
     key = _key(req, stream)
     if c.mode != 'refresh':
-        if (rec := c.store.find(key)) is not None:
+        if (rec := c.store.find(key, whole=False)) is not None:
             _note(c, 'hit', key, req)
-            _used(key)
+            _used(c, key)
             return key,rec
         if (rec := _earlier(c, key, req, stream)) is not None: return key,rec
     if c.mode == 'replay':
@@ -317,7 +322,7 @@ def _keep(c, key, req, stream, status, headers, raw):
     "Record the live response to `req` with `status`, `headers` and body `raw`, if its status allows"
     if _recordable(status) and _write(c, _record(c, key, req, stream, status, headers, raw), replace=c.mode=='refresh'):
         _note(c, 'recorded', key, req)
-        _used(key)
+        _used(c, key)
 
 # %% ../nbs/00_core.ipynb #4f1e2a3b
 _pats0 = tuple(norm_pats)
@@ -334,7 +339,7 @@ def _earlier(c, key, req, stream):
         response=rec['response'] if rec.get('binary') else _norm_resp(rec['response']), method=req.method, url=_url(req), req=_sketch(req, stream),
         headers={h.lower():v for h,v in (rec.get('headers') or {}).items() if h.lower() in c.hdrs})) is not None
     _note(c, 'hit', k, req, how + (f"; copied to {key}" if moved else ''))
-    _used(key if moved else k)
+    _used(c, key if moved else k)
     return rec
 
 # %% ../nbs/00_core.ipynb #3e4c5b6a
@@ -510,7 +515,7 @@ def enable_cachy(
     global _cfg
     args = dict(cache_dir=cache_dir, doms=doms, hdrs=hdrs, debug=debug, mode=mode)
     keep = ({'content-type'} | {h.lower() for h in hdrs or ()}) - _never
-    c = Config(store=_store(cache_dir), doms=_dom_set(doms), hdrs=keep, debug=debug, mode=_mode(mode), args=args)
+    c = Config(store=_store(cache_dir), doms=_dom_set(doms), hdrs=keep, debug=debug, mode=_mode(mode), args=args, used=os.environ.get('CACHY_USED'))
     if (s := c.store).err and s.path not in _warned:
         _warned.add(s.path)
         warn(f"cachy: cannot read {s.path} ({s.err}); calls go " + ("nowhere: replay mode" if c.mode == 'replay' else "live and are not recorded"))

@@ -7,25 +7,25 @@ Docs: https://cachy-dev.github.io/cachy/explain.html.md"""
 # %% auto #0
 __all__ = ['path_str', 'path_keys', 'sketch', 'differences', 'closest']
 
-# %% ../nbs/05_explain.ipynb #05fc7651
+# %% ../nbs/05_explain.ipynb #3930e52a
 import hashlib,json,re
 
-# %% ../nbs/05_explain.ipynb #38cd25a0
-_name = re.compile(r'[A-Za-z_][\w-]*')
-_tok = re.compile(r'\.?([A-Za-z_][\w-]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]')
+# %% ../nbs/05_explain.ipynb #50ce57a2
+_name = r'[A-Za-z_][\w-]*'
+_tok = r'\.?([A-Za-z_][\w-]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]'
 
 def path_str(ks):
     "The path of keys and indexes `ks`, written as `a.b[0]`"
-    return ''.join(f'[{k}]' if isinstance(k, int) else (f'.{k}' if i else k) if _name.fullmatch(k) else f'[{json.dumps(k)}]'
+    return ''.join(f'[{k}]' if isinstance(k, int) else (f'.{k}' if i else k) if re.fullmatch(_name, k) else f'[{json.dumps(k)}]'
                    for i,k in enumerate(ks))
 
 def path_keys(p):
     "The keys and indexes of path `p`, as `path_str` wrote it"
-    return [a if a else int(b) if b else json.loads(c) for a,b,c in _tok.findall(p)]
+    return [a if a else int(b) if b else json.loads(c) for a,b,c in re.findall(_tok, p)]
 
-# %% ../nbs/05_explain.ipynb #b266cb04
+# %% ../nbs/05_explain.ipynb #af713d62
 _MISSING = object()
-_secret = re.compile(r'(?i)(?:^|[_-])(?:api_?key|key|token|secret|password|passwd|auth|authorization|cookie|credentials?|signature|sig)$')
+_secret = r'(?i)(?:^|[_-])(?:api_?key|key|token|secret|password|passwd|auth|authorization|cookie|credentials?|signature|sig)$'
 
 def _digest(v, norm):
     "8 hex digits of the SHA-256 of `v` as JSON, after `norm`"
@@ -36,7 +36,7 @@ def _cut(s, n=30): return s if len(s) <= n else s[:n]+'…'
 def _preview(v, name=''):
     "A short text showing `v`, found under `name`"
     if v is _MISSING: return 'nothing'
-    if isinstance(name, str) and _secret.search(name): return f'(hidden, digest {_digest(v, str)})'
+    if isinstance(name, str) and re.search(_secret, name): return f'(hidden, digest {_digest(v, str)})'
     if isinstance(v, str): return repr(_cut(v))
     if isinstance(v, list): return f'[{len(v)} items]'
     if isinstance(v, dict): return '{' + _cut(', '.join(sorted(map(str, v))), 40) + '}'
@@ -50,7 +50,7 @@ def _value_at(v, ks):
         if v is _MISSING: break
     return v
 
-# %% ../nbs/05_explain.ipynb #b33bf952
+# %% ../nbs/05_explain.ipynb #228de91a
 def _size(v): return len(json.dumps(v, ensure_ascii=False))
 
 def _parts(body, n):
@@ -78,7 +78,7 @@ def sketch(body, hdrs, stream, norm=str, n=12, limit=1000):
         if n <= 1 or len(json.dumps(res)) <= limit: return res
         n -= 3
 
-# %% ../nbs/05_explain.ipynb #7b9e3240
+# %% ../nbs/05_explain.ipynb #6355d407
 def differences(rec, body, hdrs, stream, norm=str):
     "`(what, recorded, sent)` for each way the request (`body`, `hdrs`, `stream`) differs from sketch `rec`"
     res = [('stream', str(rec.get('stream')), str(bool(stream)))] if rec.get('stream') != bool(stream) else []
@@ -92,7 +92,7 @@ def differences(rec, body, hdrs, stream, norm=str):
         if v is _MISSING or _digest(v, norm) != d: res.append((p or 'body', prev, _preview(v, ks[-1] if ks else '')))
     return res
 
-# %% ../nbs/05_explain.ipynb #70efc68d
+# %% ../nbs/05_explain.ipynb #394aaf54
 def closest(cands, body, hdrs, stream, norm=str):
     "`(key, differences)` of the sketch in `cands` (`(key, sketch)` pairs) that differs least from the request, or `None`"
     from difflib import SequenceMatcher

@@ -7,10 +7,10 @@ Docs: https://cachy-dev.github.io/cachy/legacy.html.md"""
 # %% auto #0
 __all__ = ['pycachy_keys', 'cachy_key1', 'earlier_keys']
 
-# %% ../nbs/04_legacy.ipynb #7a528b46
+# %% ../nbs/04_legacy.ipynb #d9125384
 import hashlib,json,re
 
-# %% ../nbs/04_legacy.ipynb #92eeb20a
+# %% ../nbs/04_legacy.ipynb #e8b27061
 def _form_boundary(ct):
     "The boundary of a `multipart/form-data` content type `ct` (bytes), as pycachy found it, or `None`"
     if not ct.startswith(b'multipart/form-data') or b';' not in ct: return None
@@ -22,7 +22,7 @@ def _content(req):
     b = _form_boundary(req.headers.get('content-type', '').encode())
     return req.content.replace(b, b'cachy-boundary') if b else req.content
 
-# %% ../nbs/04_legacy.ipynb #66ed6778
+# %% ../nbs/04_legacy.ipynb #a1284f18
 def _sorted_json(req):
     "The body of `req` as pycachy 0.0.9 on hashed it: JSON re-dumped with sorted keys, else `_content`"
     c = _content(req)
@@ -31,19 +31,19 @@ def _sorted_json(req):
         except Exception: pass
     return c
 
-# %% ../nbs/04_legacy.ipynb #cb771948
-_pats13 = [(re.compile(p), r) for p,r in (
+# %% ../nbs/04_legacy.ipynb #669699ff
+_pats13 = [(p, r) for p,r in (
     (r'/ipykernel_\d+/\d+\.py', '/ipykernel_N/X.py'), (r'<ipython-input-\d+-\w+>', '<ipython-input>'),
     (r'/var/folders/[\w|/]+', '/tmp/tmpT'), (r'/tmp/tmp\w+', '/tmp/tmpX'), (r'ipykernel_\d+', 'ipykernel_N'),
     (r'0x[0-9a-fA-F]{6,}', '0xMEM'), (r'line \d+, in', 'line N, in'))]
-_pats22 = _pats13 + [(re.compile(r'"prompt_cache_key"\s*:\s*"[^"]*"'), '"prompt_cache_key":"notebook"')]
+_pats22 = _pats13 + [(r'"prompt_cache_key"\s*:\s*"[^"]*"', '"prompt_cache_key":"notebook"')]
 
 def _sub(s, pats):
     "`s` with each `(pattern, replacement)` of `pats` applied in turn"
     for p in pats: s = re.sub(p[0], p[1], s)
     return s
 
-# %% ../nbs/04_legacy.ipynb #972d208b
+# %% ../nbs/04_legacy.ipynb #360b39c0
 def _h(*parts):
     "The first 8 hex digits of the SHA-256 of `parts` joined"
     return hashlib.sha256(b''.join(parts)).hexdigest()[:8]
@@ -72,8 +72,8 @@ def pycachy_keys(req, stream=None, extra=()):
     for k,v in ks: res[k] = f'{res[k]}, {v}' if k in res else v
     return list(res.items())
 
-# %% ../nbs/04_legacy.ipynb #2aac9b96
-_pats1 = [(re.compile(p), r) for p,r in (
+# %% ../nbs/04_legacy.ipynb #e50b1d21
+_pats1 = [(p, r) for p,r in (
     (r'ipykernel_\d+/\d+\.py', 'ipykernel_N/N.py'), (r'<ipython-input-\d+-[0-9a-f]+>', '<ipython-input>'),
     (r'Cell In\[\d+\], line \d+', 'Cell In[N], line N'), (r'\bline \d+, in\b', 'line N, in'), (r'\b0x[0-9a-fA-F]{6,16}\b', '0xADDR'),
     (r'/var/folders/[\w-]+/[\w-]+/T/', '/tmp/'), (r'/tmp/tmp[\w-]{6,}', '/tmp/tmpX'))]

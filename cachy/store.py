@@ -8,12 +8,13 @@ Docs: https://cachy-dev.github.io/cachy/store.html.md"""
 __all__ = ['cache_file', 'warn', 'is_record', 'Store']
 
 # %% ../nbs/01_store.ipynb #f020b167
-import base64,hashlib,json,os,site,stat,sys,sysconfig,tempfile,threading,warnings
+import base64,hashlib,json,os,stat,sys,tempfile,threading,warnings
+from functools import cache
 from pathlib import Path
 from filelock import FileLock
 from fastcore.basics import patch
 
-# %% ../nbs/01_store.ipynb #a1709fa3
+# %% ../nbs/01_store.ipynb #a64796ab
 def cache_file(cache_dir=None):
     "The `cachy.jsonl` that `cache_dir` means: in that folder, else in the project root at or above the working directory"
     if cache_dir: d = Path(cache_dir).expanduser()
@@ -27,14 +28,19 @@ def cache_file(cache_dir=None):
     if (p := d/'cachy.jsonl').is_dir(): raise ValueError(f"cachy: {p} is a folder; cachy.jsonl must be a file")
     return p
 
-# %% ../nbs/01_store.ipynb #8a4c827d
+# %% ../nbs/01_store.ipynb #37865109
 _here = str(Path(__file__).resolve().parent) if '__file__' in globals() else '\0'
-_libs = tuple({_here, *getattr(site, 'getsitepackages', list)(), site.getusersitepackages(), sysconfig.get_path('stdlib'), sysconfig.get_path('platstdlib')})
+
+@cache
+def _libs():
+    "The folders of cachy, the standard library and installed packages"
+    import site,sysconfig
+    return tuple({_here, *getattr(site, 'getsitepackages', list)(), site.getusersitepackages(), sysconfig.get_path('stdlib'), sysconfig.get_path('platstdlib')})
 
 def warn(msg):
     "Warn with `msg`, from the first line of the user's own code on the stack"
-    f,n = sys._getframe(1),2
-    while f is not None and f.f_code.co_filename.startswith(_libs): f,n = f.f_back,n+1
+    f,n,libs = sys._getframe(1),2,_libs()
+    while f is not None and f.f_code.co_filename.startswith(libs): f,n = f.f_back,n+1
     warnings.warn(msg, stacklevel=n if f is not None else 2)
 
 # %% ../nbs/01_store.ipynb #76a46eec
@@ -47,8 +53,12 @@ def is_record(d):
     return (isinstance(d.get('key'), str) and isinstance(d.get('response'), str) and type(d.get('status_code', 200)) is int
             and type(d.get('binary', False)) is bool and isinstance(h, dict) and all(isinstance(v, str) for v in h.values()))
 
-def _parse(line):
-    "The record in `line`, or `None` if it holds none"
+def _parse(line, whole=True):
+    "The record in `line`, or `None` if it holds none; unless `whole`, without the request sketch that ends our lines"
+    if not whole and (i := line.rfind(b', "req": {')) > 0:
+        try: d = json.loads(line[:i].decode()+'}')
+        except (ValueError, RecursionError): d = None
+        if isinstance(d, dict) and all(f in d for f in _fields) and is_record(d): return d
     try: d = json.loads(line.decode())
     except (ValueError, RecursionError): return None
     return d if is_record(d) else None
@@ -66,7 +76,7 @@ _chunk = 1<<20
 
 def _dumps(rec):
     "The canonical line of record `rec`, in pieces of about `_chunk` bytes; a bytes `response` is base64-encoded"
-    d = {k:rec[k] for k in _fields if k in rec} | {k:rec[k] for k in sorted(rec) if k not in _fields}
+    d = {k:rec[k] for k in _fields if k in rec} | {k:rec[k] for k in sorted(rec) if k not in _fields and k != 'req'} | {k:rec[k] for k in ('req',) if k in rec}
     if isinstance(d.get('headers'), dict): d['headers'] = dict(sorted(d['headers'].items()))
     r = d.get('response')
     if not isinstance(r, (str, bytes, bytearray)) or len(r) <= _chunk:
@@ -109,7 +119,7 @@ class Store:
     def __contains__(self, key): return key in self.recs
     def __iter__(self): return iter(list(self.recs))
 
-# %% ../nbs/01_store.ipynb #8b33520c
+# %% ../nbs/01_store.ipynb #44a5545a
 @patch
 def _warn(self:Store, lineno, why):
     "Warn, once per file and line, that line `lineno` is skipped because of `why`"
@@ -117,7 +127,7 @@ def _warn(self:Store, lineno, why):
     self._warned.add((self.ident,lineno))
     warn(f"cachy: skipping {why} line {lineno} of {self.path}")
 
-# %% ../nbs/01_store.ipynb #6112f28d
+# %% ../nbs/01_store.ipynb #6752d1fc
 _bom,_big = b'\xef\xbb\xbf',1<<20
 
 @patch
@@ -151,7 +161,7 @@ def _scan(self:Store, f, size):
         plen += len(last)
     self.lineno,self.end,self.tail,self.torn = n,at,plen,bool(b''.join(part).strip())
 
-# %% ../nbs/01_store.ipynb #d2e8e9e7
+# %% ../nbs/01_store.ipynb #929bfd73
 @patch
 def _read(self:Store):
     "Index what changed in the file since the last read; `False` if nothing did"
@@ -175,7 +185,7 @@ def _read(self:Store):
     self.err = None
     return True
 
-# %% ../nbs/01_store.ipynb #313d6acf
+# %% ../nbs/01_store.ipynb #70647b2b
 @patch
 def _torn(self:Store, locked):
     "Warn about a torn last line, once sure (under the lock) that no cachy process is still writing it"
@@ -191,7 +201,7 @@ def refresh(self:Store, locked=False):
     with self._tl:
         if self._read() and self.torn and (self.ident,self.lineno+1) not in self._warned: self._torn(locked)
 
-# %% ../nbs/01_store.ipynb #3e654fa7
+# %% ../nbs/01_store.ipynb #fea7a958
 @patch
 def _at(self:Store, at, size):
     "The `size` bytes at offset `at` of the file indexed, or `b''` if it was replaced meanwhile"
@@ -212,23 +222,22 @@ def _where(self:Store, line):
     return data.count(b'\n', 0, i+1) if i >= 0 else '?'
 
 @patch
-def get(self:Store, key):
-    "The record for `key` in memory, or `None`"
+def get(self:Store, key, whole=True):
+    "The record for `key` in memory, or `None`; unless `whole`, without its request sketch"
     if (line := self.recs.get(key)) is None: return None
-    if type(line) is tuple: line = self._at(*line)
-    if (r := _parse(line)) is not None and r['key'] == key: return r
-    if not line: return self.load() or self.get(key)
+    if type(line) is tuple and not (line := self._at(*line)): return None
+    if (r := _parse(line, whole)) is not None and r['key'] == key: return r
     self.recs.pop(key, None)
     self._warn(self._where(line), 'damaged')
 
 @patch
-def find(self:Store, key):
+def find(self:Store, key, whole=True):
     "The record for `key`, reading what other processes appended if it is not in memory"
-    if (r := self.get(key)) is not None: return r
+    if (r := self.get(key, whole)) is not None: return r
     self.refresh()
-    return self.get(key)
+    return self.get(key, whole)
 
-# %% ../nbs/01_store.ipynb #bed75a56
+# %% ../nbs/01_store.ipynb #20465e96
 @patch
 def put(self:Store, rec, replace=False):
     "Append `rec` unless its key was recorded meanwhile (or `replace`); `True` if written"
@@ -243,7 +252,7 @@ def put(self:Store, rec, replace=False):
         self.refresh(locked=True)
     return True
 
-# %% ../nbs/01_store.ipynb #33a0ff5a
+# %% ../nbs/01_store.ipynb #bd1c2c35
 @patch
 def entries(self:Store):
     "`(key, size in bytes, record)` for each record that can be replayed, in the order of the file"
