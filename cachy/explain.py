@@ -7,10 +7,10 @@ Docs: https://cachy-dev.github.io/cachy/explain.html.md"""
 # %% auto #0
 __all__ = ['path_str', 'path_keys', 'sketch', 'differences', 'closest']
 
-# %% ../nbs/05_explain.ipynb #3930e52a
+# %% ../nbs/05_explain.ipynb #40971d8e
 import hashlib,json,re
 
-# %% ../nbs/05_explain.ipynb #50ce57a2
+# %% ../nbs/05_explain.ipynb #834f7d24
 _name = r'[A-Za-z_][\w-]*'
 _tok = r'\.?([A-Za-z_][\w-]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]'
 
@@ -23,7 +23,7 @@ def path_keys(p):
     "The keys and indexes of path `p`, as `path_str` wrote it"
     return [a if a else int(b) if b else json.loads(c) for a,b,c in re.findall(_tok, p)]
 
-# %% ../nbs/05_explain.ipynb #af713d62
+# %% ../nbs/05_explain.ipynb #e3c5189d
 _MISSING = object()
 _secret = r'(?i)(?:^|[_-])(?:api_?key|key|token|secret|password|passwd|auth|authorization|cookie|credentials?|signature|sig)$'
 
@@ -33,11 +33,11 @@ def _digest(v, norm):
 
 def _cut(s, n=30): return s if len(s) <= n else s[:n]+'…'
 
-def _preview(v, name=''):
-    "A short text showing `v`, found under `name`"
+def _preview(v, name='', n=30):
+    "A short text showing `v`, found under `name`: at most `n` characters of a string"
     if v is _MISSING: return 'nothing'
     if isinstance(name, str) and re.search(_secret, name): return f'(hidden, digest {_digest(v, str)})'
-    if isinstance(v, str): return repr(_cut(v))
+    if isinstance(v, str): return repr(_cut(v, n))
     if isinstance(v, list): return f'[{len(v)} items]'
     if isinstance(v, dict): return '{' + _cut(', '.join(sorted(map(str, v))), 40) + '}'
     return json.dumps(v)
@@ -50,7 +50,7 @@ def _value_at(v, ks):
         if v is _MISSING: break
     return v
 
-# %% ../nbs/05_explain.ipynb #228de91a
+# %% ../nbs/05_explain.ipynb #fc9a78b3
 def _size(v): return len(json.dumps(v, ensure_ascii=False))
 
 def _parts(body, n):
@@ -72,17 +72,17 @@ def sketch(body, hdrs, stream, norm=str, n=12, limit=1000):
     if norm is not str and norm(t := json.dumps(body, sort_keys=True, separators=(',',':'), ensure_ascii=False)) == t: norm = str
     while True:
         parts,shapes = _parts(body, n)
-        res = dict(stream=bool(stream), hdrs={h:_preview(v, h) for h,v in hdrs.items()},
+        res = dict(stream=bool(stream), hdrs={h:_preview(v, h, 60) for h,v in hdrs.items()},
                    shape={path_str(k):s for k,s in shapes.items()},
                    parts={path_str(k):[_digest(v, norm), _preview(v, k[-1] if k else '')] for k,v in parts.items()})
         if n <= 1 or len(json.dumps(res)) <= limit: return res
         n -= 3
 
-# %% ../nbs/05_explain.ipynb #6355d407
+# %% ../nbs/05_explain.ipynb #d7ec7031
 def differences(rec, body, hdrs, stream, norm=str):
     "`(what, recorded, sent)` for each way the request (`body`, `hdrs`, `stream`) differs from sketch `rec`"
     res = [('stream', str(rec.get('stream')), str(bool(stream)))] if rec.get('stream') != bool(stream) else []
-    rh,sh = rec.get('hdrs') or {},{h:_preview(v, h) for h,v in hdrs.items()}
+    rh,sh = rec.get('hdrs') or {},{h:_preview(v, h, 60) for h,v in hdrs.items()}
     res += [(f'{h} header', rh.get(h, 'nothing'), sh.get(h, 'nothing')) for h in sorted(set(rh)|set(sh)) if rh.get(h) != sh.get(h)]
     for p,s in (rec.get('shape') or {}).items():
         if (t := _preview(_value_at(body, path_keys(p)))) != s: res.append((p or 'body', s, t))
@@ -92,7 +92,7 @@ def differences(rec, body, hdrs, stream, norm=str):
         if v is _MISSING or _digest(v, norm) != d: res.append((p or 'body', prev, _preview(v, ks[-1] if ks else '')))
     return res
 
-# %% ../nbs/05_explain.ipynb #394aaf54
+# %% ../nbs/05_explain.ipynb #90c868f1
 def closest(cands, body, hdrs, stream, norm=str):
     "`(key, differences)` of the sketch in `cands` (`(key, sketch)` pairs) that differs least from the request, or `None`"
     from difflib import SequenceMatcher

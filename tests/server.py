@@ -213,7 +213,8 @@ def _handler(srv):
                 if stream: return self.send_sse(_response_events(n, model, text, echo))
                 return self.send_json(_response(n, model, text, echo=echo))
             if p == '/v1/messages':
-                text = f'reply {n}: {_text_of((data["messages"] or [{}])[-1].get("content"))}'
+                beta = self.headers.get('anthropic-beta')
+                text = f'reply {n}: {_text_of((data["messages"] or [{}])[-1].get("content"))}' + (f' [with {beta}]' if beta else '')
                 if stream: return self.send_sse(_message_events(n, model, text))
                 return self.send_json(_message(n, model, text))
             if gem:
@@ -231,7 +232,7 @@ def _handler(srv):
                 return self.send_bytes(audio(n, p, int(q['size']) if 'size' in q else None), q.get('ct', 'application/octet-stream'))
             if p.startswith('/stable/'):
                 return self.send_json(dict(path=p, query=q, body=body.decode('utf-8', 'replace'), salt=srv.salt, pad='x'*int(q.get('pad', 0))))
-            return self.send_json(dict(n=n, method=self.command, path=p, query={k:v for k,v in q.items() if k != 'key'}, body=body.decode('utf-8', 'replace')), code)
+            return self.send_json(dict(n=n, method=self.command, path=p, query={k:v for k,v in q.items() if k.lower() not in ('key', 'api_key', 'access_token', 'token', 'sig')}, body=body.decode('utf-8', 'replace')), code)
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = handle_any
 

@@ -147,6 +147,15 @@ def test_check(rec):
         'looks like a bearer token: Bearer abcde…', 'looks like a Google API key: AIzaxxxxxxxx…', 'looks like an Anthropic key: sk-ant-api03…']
     assert [l.split(':')[1] for l in r.stdout.splitlines()[:-1]] == ['6', '7', '7']
 
+def test_check_credential_in_url(rec):
+    "An entry recorded before cachy removed every credential parameter from URLs is flagged, with the parameter's name only"
+    d,keys = rec
+    p = d/'cachy.jsonl'
+    old = dict(key='2'*16, response='{}', headers={}, status_code=200, binary=False, method='GET', url='https://api.x.ai/v1/models?api_key=xai-SECRET-1&alt=json')
+    with open(p, 'a') as f: f.write(json.dumps(old)+'\n')
+    r = cachy('check', '--cache-dir', d)
+    assert r.returncode == 1 and r.stdout.splitlines()[0] == f'{p}:6: the URL carries a credential: api_key' and 'SECRET' not in r.stdout
+
 def test_compact(rec, srv):
     d,keys = rec
     p = d/'cachy.jsonl'

@@ -1,0 +1,151 @@
+"""Keys that change exactly when the answer can (issue 10), through the real SDKs and the loopback server: headers that
+select behaviour, credentials in the URL, fields a client invents, machine paths in tracebacks, replay misses that say
+what changed, and files recorded by the previous version of cachy."""
+import json,shutil,subprocess,sys,textwrap
+from pathlib import Path
+import httpx,openai,anthropic,pytest
+import cachy.core
+import pycachy_calls
+from cachy import enable_cachy,disable_cachy,doms,ReplayMiss
+from server import recs,OKEY,AKEY
+
+here = Path(__file__).resolve().parent
+msgs = lambda text: [{'role': 'user', 'content': text}]
+
+def claude(ant, text='hi', **kw): return ant.messages.create(model='claude-x', max_tokens=20, messages=msgs(text), **kw).content[0].text
+
+def test_anthropic_beta(srv, on, ant, cfile):
+    "Calls that differ only in `anthropic-beta` get their own answers, and replay them; the order of betas does not matter"
+    on()
+    a = claude(ant, extra_headers={'anthropic-beta': 'context-1m-2025-08-07'})
+    b = claude(ant, extra_headers={'anthropic-beta': 'files-api-2025-04-14'})
+    plain = claude(ant)
+    assert srv.total == 3 and a.endswith('[with context-1m-2025-08-07]') and b.endswith('[with files-api-2025-04-14]') and '[with' not in plain
+    both = claude(ant, extra_headers={'anthropic-beta': 'context-1m-2025-08-07,files-api-2025-04-14'})
+    assert srv.total == 4
+    on(mode='replay')
+    assert claude(ant, extra_headers={'anthropic-beta': 'files-api-2025-04-14'}) == b
+    assert claude(ant, extra_headers={'anthropic-beta': 'context-1m-2025-08-07'}) == a
+    assert claude(ant) == plain
+    assert claude(ant, extra_headers={'anthropic-beta': 'files-api-2025-04-14, context-1m-2025-08-07'}) == both
+    assert srv.total == 4
+    assert [r['req']['hdrs'].get('anthropic-beta') for r in recs(cfile)] == ["'context-1m-2025-08-07'", "'files-api-2025-04-14'", None,
+                                                                             "'context-1m-2025-08-07,files-api-2025-04-14'"]
+
+def test_anthropic_version_in_key(srv, on, cfile):
+    on()
+    for v in ('2023-06-01', '2026-10-21', '2023-06-01'):
+        with anthropic.Anthropic(api_key=AKEY, base_url=srv.url, default_headers={'anthropic-version': v}) as a: claude(a)
+    assert srv.total == 2
+
+def test_volatile_headers_share_an_entry(srv, on, cfile):
+    "Another OS, runtime, SDK patch release, retry count or timeout: one entry"
+    on()
+    hs = [{'user-agent': 'OpenAI/Python 3.57.0', 'x-stainless-os': 'Linux', 'x-stainless-runtime-version': '3.11.7'},
+          {'user-agent': 'OpenAI/Python 3.57.1', 'x-stainless-os': 'Windows', 'x-stainless-runtime-version': '3.13.1',
+           'x-stainless-arch': 'arm64', 'x-stainless-retry-count': '1', 'x-stainless-read-timeout': '30', 'x-request-id': 'r-9'}]
+    outs = []
+    for h in hs:
+        with openai.OpenAI(api_key=OKEY, base_url=srv.url+'/v1', default_headers=h) as o:
+            outs.append(o.chat.completions.create(model='gpt-x', messages=msgs('same')).choices[0].message.content)
+    assert srv.total == 1 and outs[0] == outs[1]
+    assert srv.reqs[0]['headers']['x-stainless-os'] == 'Linux'
+
+@pytest.mark.parametrize('param', ['api_key', 'key', 'access_token', 'sig', 'API_KEY'])
+def test_secret_param(param, srv, on, cfile):
+    "A credential in the URL is not part of the key and never reaches the file"
+    on()
+    with httpx.Client() as c:
+        a = c.get(srv.url+f'/v1/models?alt=json&{param}=SECRET-one').json()
+        b = c.get(srv.url+f'/v1/models?{param}=SECRET-two&alt=json').json()
+    assert a == b and srv.total == 1 and srv.reqs[0]['query'][param] == 'SECRET-one'
+    assert 'SECRET' not in cfile.read_text() and recs(cfile)[0]['url'] == srv.url+'/v1/models?alt=json'
+
+def test_azure_sas(srv, on, cfile):
+    "A signed Azure URL keeps its api-version, and loses its SAS token, whose start and expiry change every time"
+    on()
+    with httpx.Client() as c:
+        for st,sig in (('2026-11-27T10:00Z', 'abc'), ('2026-11-27T11:00Z', 'def')):
+            c.get(srv.url+f'/openai/files?api-version=2024-10-21&sv=2022-11-02&st={st}&se=2026-11-28&sr=b&sp=r&sig={sig}')
+    assert srv.total == 1 and recs(cfile)[0]['url'] == srv.url+'/openai/files?api-version=2024-10-21'
+
+def test_ignore_fields(srv, on, oai, monkeypatch):
+    "Ids a client invents for tool calls, left out of the key with a `*` path, no longer make every run miss"
+    on()
+    def ask(i):
+        m = [{'role': 'user', 'content': 'weather?'},
+             {'role': 'assistant', 'content': None, 'tool_calls': [{'id': f'call_{i}', 'type': 'function', 'function': {'name': 'w', 'arguments': '{}'}}]},
+             {'role': 'tool', 'tool_call_id': f'call_{i}', 'content': 'sunny'}]
+        return oai.chat.completions.create(model='gpt-x', messages=m).choices[0].message.content
+    ask(1), ask(2)
+    assert srv.total == 2
+    monkeypatch.setattr(cachy.core, 'ignore_fields', ['messages.*.tool_calls.*.id', 'messages.*.tool_call_id'])
+    a,b = ask(3),ask(4)
+    assert srv.total == 3 and a == b
+    assert ask(1) == a and srv.total == 3
+
+_mod = '''
+def fail(x):
+    return x["missing"]
+'''
+
+def _traceback(root):
+    "A real traceback through a package installed under folder `root`"
+    (root).mkdir(parents=True)
+    (root/'helper_pkg.py').write_text(_mod)
+    code = f'''import sys,traceback
+sys.path.insert(0, {str(root)!r})
+import helper_pkg
+try: helper_pkg.fail({{}})
+except KeyError: print(traceback.format_exc())'''
+    return subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout
+
+def test_traceback_from_two_machines(srv, on, oai, tmp_path):
+    "The same failure in two environments (a venv under a home folder, a conda env elsewhere) is one request"
+    tbs = [_traceback(tmp_path/'home'/'ann'/'.venv'/'lib'/'python3.12'/'site-packages'),
+           _traceback(tmp_path/'opt'/'conda'/'envs'/'ci'/'lib'/'python3.11'/'site-packages')]
+    assert tbs[0] != tbs[1] and all('helper_pkg.py' in t and 'KeyError' in t for t in tbs)
+    on()
+    outs = [oai.chat.completions.create(model='gpt-x', messages=msgs(f'Why does this fail?\n{t}')).choices[0].message.content for t in tbs]
+    assert srv.total == 1 and outs[0] == outs[1]
+    assert str(tmp_path/'home') in srv.reqs[0]['body'].decode().replace('\\\\', '\\')
+
+def test_miss_names_the_change(srv, on, oai, cfile):
+    "One changed word among 300 recorded prompts: a short message that names the path and the closest entry"
+    on()
+    for i in range(300):
+        oai.chat.completions.create(model='gpt-x', messages=[{'role': 'system', 'content': 'Be brief.'}, *msgs(f'tell me about topic {i}')])
+    key7 = recs(cfile)[7]['key']
+    on(mode='replay')
+    with pytest.raises(ReplayMiss) as e:
+        oai.chat.completions.create(model='gpt-x', messages=[{'role': 'system', 'content': 'Be brief.'}, *msgs('TELL ME ABOUT topic 7')])
+    m = str(e.value)
+    assert len(m) <= 1500, len(m)
+    assert f'closest of the 300 entries recorded for this method and URL (key {key7})' in m, m
+    assert "messages[1].content: recorded 'tell me about topic 7', sent 'TELL ME ABOUT topic 7'" in m
+    assert srv.total == 300
+
+def test_record_adds_at_most_a_kilobyte(srv, on, oai, cfile):
+    "What a record keeps of a large request (long instructions, many tools) stays under about a kilobyte"
+    on()
+    tools = [{'type': 'function', 'function': {'name': f't{i}', 'description': 'does things '*50,
+              'parameters': {'type': 'object', 'properties': {f'p{j}': {'type': 'string'} for j in range(30)}}}} for i in range(40)]
+    oai.chat.completions.create(model='gpt-x', messages=[{'role': 'system', 'content': 'You are careful. '*2000}, *msgs('go')], tools=tools)
+    assert len(json.dumps(recs(cfile)[0]['req'])) <= 1000
+
+def test_key1_file_replays(srv, tmp_path, monkeypatch):
+    "A file recorded by the previous version of cachy (key 1) replays in replay mode, then migrates in record mode"
+    for k in ('HTTP_PROXY', 'http_proxy'):
+        monkeypatch.setenv(k, '')
+        monkeypatch.delenv(k)
+    d = tmp_path/'cache'
+    shutil.copytree(here/'fixtures'/'cachy-key1', d)
+    want = json.loads((d/'out.json').read_text())
+    pycachy_calls.via(srv.url)
+    for mode in ('replay', 'record', 'replay'):
+        enable_cachy(cache_dir=d, mode=mode)
+        try: assert pycachy_calls.run() == want
+        finally: disable_cachy()
+    assert srv.total == 0
+    ks = [len(r['key']) for r in recs(d/'cachy.jsonl')]
+    assert ks == [16]*11 + [20]*11
