@@ -274,5 +274,5 @@ def _do_prune(args):
     if len(s) and not keep & set(s): raise _Fail(f"cachy prune: {c} used none of the {_n(len(s), 'entry', 'entries')} in {p}; nothing removed", 1)
     r = s.compact(keep=keep)
     (e0,e1),(b0,b1) = r['entries'],r['bytes']
-    print(f"cachy prune: removed {_n(e0-e1, 'entry', 'entries')} ({_n(b0-b1, 'byte')}); {_n(e1, 'entry', 'entries')} remain in {p}")
+    print(f"cachy prune: removed {_n(e0-e1, 'entry', 'entries')} ({_n(b0-b1, 'byte')}); {_n(e1, 'entry', 'entries')} left in {p}")
     return 0

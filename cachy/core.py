@@ -9,7 +9,7 @@ __all__ = ['doms', 'secret_params', 'key_hdrs', 'ignore_fields', 'norm_pats', 'r
            'cachy_stats', 'Config', 'enable_cachy', 'disable_cachy', 'cachy', 'no_cachy']
 
 # %% ../nbs/00_core.ipynb #f020b167
-import base64,hashlib,importlib,importlib.abc,json,os,re,sys,threading
+import base64,codecs,hashlib,importlib,importlib.abc,json,os,re,sys,threading
 from collections import Counter
 from contextvars import ContextVar
 from contextlib import contextmanager
@@ -166,13 +166,20 @@ def _sketch(req, stream):
     js = _json(req)
     return sketch(js if js is not None else _body(req), _hdrs(req), stream, _norm)
 
+def _utf8(b):
+    "Whether bytes `b` are UTF-8, checked a slice at a time"
+    d,m = codecs.getincrementaldecoder('utf-8')(),memoryview(b)
+    try:
+        for i in range(0, len(b), 1<<20): d.decode(m[i:i+(1<<20)])
+        return d.decode(b'', final=True) == ''
+    except UnicodeDecodeError: return False
+
 def _record(c, key, req, stream, status, headers, raw):
-    "The record of a live response to `req` with `status`, `headers` and decoded body `raw`"
-    ct,txt = headers.get('content-type', ''),None
-    if not raw or any(t in ct for t in _text_types):
-        try: txt = raw.decode()
-        except UnicodeDecodeError: pass
-    return dict(key=key, response=raw if txt is None else _norm_resp(txt), status_code=status, binary=txt is None,
+    "The record of a live response to `req` with `status`, `headers` and decoded body `raw` (bytes, kept as they are unless normalised)"
+    ct = headers.get('content-type', '')
+    text = (not raw or any(t in ct for t in _text_types)) and _utf8(raw)
+    if text and (resp_norm_pats or _typed(raw)): raw = _norm_resp(raw.decode())
+    return dict(key=key, response=raw, status_code=status, binary=not text,
                 headers={k.lower():v for k,v in headers.items() if k.lower() in c.hdrs}, method=req.method, url=_url(req), req=_sketch(req, stream))
 
 # %% ../nbs/00_core.ipynb #7a2b7c9e
@@ -187,8 +194,9 @@ def _prune(o):
     return {k:_prune(v) for k,v in o.items() if keep is None or k in keep}
 
 def _typed(s):
-    "Whether text `s` may hold an object of a type that `resp_keep` names"
-    return any(f'"{t}"' in s for t in resp_keep)
+    "Whether text `s` (or bytes) may hold an object of a type that `resp_keep` names"
+    q = '"' if isinstance(s, str) else b'"'
+    return any(q+(t if isinstance(s, str) else t.encode())+q in s for t in resp_keep)
 
 def _prune_json(s):
     "JSON text `s` pruned, or `None` if it is not JSON or nothing was pruned"

@@ -8,13 +8,13 @@ Docs: https://cachy-dev.github.io/cachy/store.html.md"""
 __all__ = ['cache_file', 'warn', 'is_record', 'Store']
 
 # %% ../nbs/01_store.ipynb #f020b167
-import base64,hashlib,json,os,stat,sys,tempfile,threading,warnings
+import base64,codecs,hashlib,json,os,stat,sys,tempfile,threading,warnings
 from functools import cache
 from pathlib import Path
 from filelock import FileLock
 from fastcore.basics import patch
 
-# %% ../nbs/01_store.ipynb #a64796ab
+# %% ../nbs/01_store.ipynb #a219fcf3
 def cache_file(cache_dir=None):
     "The `cachy.jsonl` that `cache_dir` means: in that folder, else in the project root at or above the working directory"
     if cache_dir: d = Path(cache_dir).expanduser()
@@ -28,7 +28,7 @@ def cache_file(cache_dir=None):
     if (p := d/'cachy.jsonl').is_dir(): raise ValueError(f"cachy: {p} is a folder; cachy.jsonl must be a file")
     return p
 
-# %% ../nbs/01_store.ipynb #37865109
+# %% ../nbs/01_store.ipynb #29a38fc5
 _here = str(Path(__file__).resolve().parent) if '__file__' in globals() else '\0'
 
 @cache
@@ -75,22 +75,26 @@ _fields = 'key','response','headers','status_code','binary'
 _chunk = 1<<20
 
 def _dumps(rec):
-    "The canonical line of record `rec`, in pieces of about `_chunk` bytes; a bytes `response` is base64-encoded"
+    "The canonical line of record `rec`, in pieces of about `_chunk` bytes; a bytes `response` is UTF-8 text, or base64-encoded if `binary`"
     d = {k:rec[k] for k in _fields if k in rec} | {k:rec[k] for k in sorted(rec) if k not in _fields and k != 'req'} | {k:rec[k] for k in ('req',) if k in rec}
     if isinstance(d.get('headers'), dict): d['headers'] = dict(sorted(d['headers'].items()))
-    r = d.get('response')
+    r,b64 = d.get('response'),d.get('binary')
     if not isinstance(r, (str, bytes, bytearray)) or len(r) <= _chunk:
-        if isinstance(r, (bytes, bytearray)): d['response'] = base64.b64encode(r).decode()
+        if isinstance(r, (bytes, bytearray)): d['response'] = base64.b64encode(r).decode() if b64 else r.decode()
         yield (json.dumps(d)+'\n').encode()
         return
     s = json.dumps(d | {'response': ''})
     i = s.index('"response": ""')+13
     yield s[:i].encode()
+    esc = lambda t: json.encoder.encode_basestring_ascii(t)[1:-1].encode()
     if isinstance(r, str):
-        for j in range(0, len(r), _chunk): yield json.encoder.encode_basestring_ascii(r[j:j+_chunk])[1:-1].encode()
-    else:
+        for j in range(0, len(r), _chunk): yield esc(r[j:j+_chunk])
+    elif b64:
         m,n = memoryview(r),_chunk//4*3
         for j in range(0, len(r), n): yield base64.b64encode(m[j:j+n])
+    else:
+        m,dec = memoryview(r),codecs.getincrementaldecoder('utf-8')()
+        for j in range(0, len(r), _chunk): yield esc(dec.decode(m[j:j+_chunk], final=j+_chunk >= len(r)))
     yield (s[i:]+'\n').encode()
 
 # %% ../nbs/01_store.ipynb #9b8a8b62
@@ -119,7 +123,7 @@ class Store:
     def __contains__(self, key): return key in self.recs
     def __iter__(self): return iter(list(self.recs))
 
-# %% ../nbs/01_store.ipynb #44a5545a
+# %% ../nbs/01_store.ipynb #36d9d8c7
 @patch
 def _warn(self:Store, lineno, why):
     "Warn, once per file and line, that line `lineno` is skipped because of `why`"
@@ -127,7 +131,7 @@ def _warn(self:Store, lineno, why):
     self._warned.add((self.ident,lineno))
     warn(f"cachy: skipping {why} line {lineno} of {self.path}")
 
-# %% ../nbs/01_store.ipynb #6752d1fc
+# %% ../nbs/01_store.ipynb #282d8cf2
 _bom,_big = b'\xef\xbb\xbf',1<<20
 
 @patch
@@ -144,7 +148,7 @@ def _add(self:Store, n, at, size, data):
 @patch
 def _scan(self:Store, f, size):
     "Index the lines of open file `f` from `self.end` to `size`"
-    at = self.end
+    f.seek(at := self.end)
     if at == 0 and f.read(3) == _bom: at = 3
     f.seek(at)
     n,part,plen,left = self.lineno,[],0,size-at
@@ -161,7 +165,7 @@ def _scan(self:Store, f, size):
         plen += len(last)
     self.lineno,self.end,self.tail,self.torn = n,at,plen,bool(b''.join(part).strip())
 
-# %% ../nbs/01_store.ipynb #929bfd73
+# %% ../nbs/01_store.ipynb #d10a1b35
 @patch
 def _read(self:Store):
     "Index what changed in the file since the last read; `False` if nothing did"
@@ -185,7 +189,7 @@ def _read(self:Store):
     self.err = None
     return True
 
-# %% ../nbs/01_store.ipynb #70647b2b
+# %% ../nbs/01_store.ipynb #db5bcda4
 @patch
 def _torn(self:Store, locked):
     "Warn about a torn last line, once sure (under the lock) that no cachy process is still writing it"
@@ -201,7 +205,7 @@ def refresh(self:Store, locked=False):
     with self._tl:
         if self._read() and self.torn and (self.ident,self.lineno+1) not in self._warned: self._torn(locked)
 
-# %% ../nbs/01_store.ipynb #fea7a958
+# %% ../nbs/01_store.ipynb #c091b782
 @patch
 def _at(self:Store, at, size):
     "The `size` bytes at offset `at` of the file indexed, or `b''` if it was replaced meanwhile"
@@ -237,7 +241,7 @@ def find(self:Store, key, whole=True):
     self.refresh()
     return self.get(key, whole)
 
-# %% ../nbs/01_store.ipynb #20465e96
+# %% ../nbs/01_store.ipynb #6398b049
 @patch
 def put(self:Store, rec, replace=False):
     "Append `rec` unless its key was recorded meanwhile (or `replace`); `True` if written"
@@ -252,7 +256,7 @@ def put(self:Store, rec, replace=False):
         self.refresh(locked=True)
     return True
 
-# %% ../nbs/01_store.ipynb #bd1c2c35
+# %% ../nbs/01_store.ipynb #2b016f07
 @patch
 def entries(self:Store):
     "`(key, size in bytes, record)` for each record that can be replayed, in the order of the file"

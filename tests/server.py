@@ -161,7 +161,7 @@ class Server:
 
     def reset(self):
         "Forget every request seen so far, and clear the `salt` that `/stable/` answers carry"
-        with self.lock: self.counts,self.reqs,self.salt = Counter(),[],''
+        with self.lock: self.counts,self.reqs,self.salt,self.pace = Counter(),[],'',0.001
 
     def note(self, req):
         "Count `req` (a dict); returns its number since the last reset"
@@ -227,7 +227,8 @@ def _handler(srv):
             if p == '/v1/audio/speech':
                 return self.send_bytes(audio(n, data.get('input', '')), 'audio/mpeg')
             if p == '/sse':
-                return self.send_sse(sse(None, {'n': n, 'i': i}) for i in range(int(q.get('k', 5))))
+                pad = {'pad': 'x'*int(q['pad'])} if 'pad' in q else {}
+                return self.send_sse(sse(None, {'n': n, 'i': i} | pad) for i in range(int(q.get('k', 5))))
             if p == '/bytes':
                 return self.send_bytes(audio(n, p, int(q['size']) if 'size' in q else None), q.get('ct', 'application/octet-stream'))
             if p.startswith('/stable/'):
@@ -271,7 +272,7 @@ def _handler(srv):
                 b = e.encode()
                 self.wfile.write(b'%x\r\n%s\r\n' % (len(b), b))
                 self.wfile.flush()
-                time.sleep(0.001)
+                if srv.pace: time.sleep(srv.pace)
             self.wfile.write(b'0\r\n\r\n')
             self.wfile.flush()
     return Handler

@@ -1,5 +1,5 @@
 "What users do by accident, on real files and the loopback server: nothing lost, nothing silent"
-import json,os,subprocess,sys,warnings
+import json,os,shutil,subprocess,sys,warnings
 from pathlib import Path
 import httpx,pytest
 from cachy import enable_cachy,disable_cachy,doms
@@ -54,3 +54,154 @@ def test_new_folder_and_home(srv, tmp_path, monkeypatch):
     monkeypatch.setenv('HOME', str(tmp_path))
     ns,ws = calls(srv, '~/cache')
     assert ns == [3, 4, 3] and len(recs(tmp_path/'cache'/'cachy.jsonl')) == 2
+
+# Large streams
+
+_mem = '''
+import sys,json,httpx
+from cachy import enable_cachy,doms
+url,d,on = sys.argv[1],sys.argv[2],sys.argv[3] == 'on'
+def peak(): return int(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1])*1024
+with httpx.Client(timeout=120) as c:
+    with c.stream('GET', url+'/sse?k=10&pad=100') as r: r.read()
+    if on: enable_cachy(cache_dir=d, doms=doms+('127.0.0.1',))
+    p0,n = peak(),0
+    with c.stream('GET', url+'/sse?k=2000&pad=10000') as r:
+        for b in r.iter_bytes(): n += len(b)
+    print(json.dumps(dict(extra=peak()-p0, size=n)))
+'''
+
+def test_memory_recording_a_large_stream(srv, tmp_path):
+    "Recording a 20 MB stream costs at most about twice its size in memory, beyond what the same call costs without cachy"
+    srv.pace = 0
+    def run(on):
+        r = subprocess.run([sys.executable, '-c', _mem, srv.url, str(tmp_path), on], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+    off,on = run('off'),run('on')
+    size = on['size']
+    assert size > 20e6 and off['size'] == size
+    assert on["extra"]-off["extra"] <= 2*size, (on["extra"]-off["extra"])/size
+    s = Store(tmp_path/'cachy.jsonl')
+    assert len(s) == 1 and type(s.recs[next(iter(s))]) is tuple
+    assert s.get(next(iter(s)))['response'].count('data: ') == 2000
+
+# A byte-order mark, and lines that look like records
+
+def cli(*args):
+    "Run the installed `cachy` command: its exit code, stdout and stderr"
+    r = subprocess.run([shutil.which('cachy'), *map(str, args)], capture_output=True, text=True, timeout=60)
+    return r.returncode,r.stdout,r.stderr
+
+def test_bom(srv, tmp_path):
+    "A file a Windows editor saved with a byte-order mark: the library hits its first line, and every command agrees"
+    ns,ws = calls(srv, tmp_path)
+    p = tmp_path/'cachy.jsonl'
+    p.write_bytes(b'\xef\xbb\xbf' + p.read_bytes() + b'{"key": "abc"}\n')
+    ns,ws = calls(srv, tmp_path)
+    assert ns == [1, 2, 1] and srv.total == 2 and ws == []
+    rc,o,e = cli('check', '--cache-dir', tmp_path)
+    assert rc == 1 and o.splitlines() == [f'{p}:3: damaged: not a cachy record', f'cachy check: 1 problem in {p}'], o
+    assert len(cli('ls', '--cache-dir', tmp_path)[1].splitlines()) == 2
+    assert cli('stats', '--cache-dir', tmp_path)[1].startswith(f'{p}: 2 entries, ')
+    rc,o,e = cli('compact', '--cache-dir', tmp_path)
+    assert rc == 0 and o.startswith('cachy compact: removed 1 of 3 lines; ') and ' now holds 2 entries ' in o, o
+    assert not p.read_bytes().startswith(b'\xef') and len(Store(p)) == 2
+    assert calls(srv, tmp_path)[0] == [1, 2, 1] and srv.total == 2
+
+# A symlinked cachy.jsonl, shared by two projects
+
+def test_symlink(srv, tmp_path):
+    shared,a = tmp_path/'shared',tmp_path/'a'
+    shared.mkdir(); a.mkdir()
+    (a/'cachy.jsonl').symlink_to(shared/'cachy.jsonl')
+    calls(srv, a)
+    with open(shared/'cachy.jsonl', 'ab') as f: f.write(b'not json\n')
+    assert Store(a/'cachy.jsonl').lock.lock_file == Store(shared/'cachy.jsonl').lock.lock_file
+    rc,o,e = cli('compact', '--cache-dir', a)
+    assert rc == 0 and (a/'cachy.jsonl').is_symlink() and b'not json' not in (shared/'cachy.jsonl').read_bytes()
+    assert calls(srv, shared)[0] == [1, 2, 1] and srv.total == 2
+
+# A stream abandoned
+
+_abandon = '''
+import sys,gc,json
+from openai import OpenAI
+from cachy import enable_cachy,doms
+url,d,when = sys.argv[1:4]
+enable_cachy(cache_dir=d, doms=doms+('127.0.0.1',))
+c = OpenAI(api_key='sk-test', base_url=url+'/v1')
+s = c.chat.completions.create(model='gpt-x', messages=[{'role': 'user', 'content': 'a long story '*40}], stream=True)
+for chunk in s: break
+if when == 'alive':
+    del s,chunk
+    gc.collect()
+    print(len(open(d+'/cachy.jsonl').readlines()))
+'''
+
+@pytest.mark.parametrize('when', ['exit', 'alive'])
+def test_abandoned_stream(when, srv, tmp_path):
+    "Left open until exit: nothing printed, nothing recorded; closed while Python runs: read to its end and recorded whole"
+    r = subprocess.run([sys.executable, '-c', _abandon, srv.url, str(tmp_path), when], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stderr == '', r.stderr
+    p = tmp_path/'cachy.jsonl'
+    if when == 'exit': assert not p.exists() or p.read_bytes() == b''
+    else:
+        assert r.stdout == '1\n'
+        rec = recs(p)[0]
+        assert rec['response'].rstrip().endswith('data: [DONE]') and rec['response'].count('"content": "story "') == 40
+
+# After a merge: a key on two lines
+
+def test_merged_duplicates(srv, tmp_path):
+    "The same entry twice is a note; two answers for one key fail the check, which says which line is replayed, and the last one is"
+    calls(srv, tmp_path, n=1)
+    p = tmp_path/'cachy.jsonl'
+    line = p.read_bytes()
+    p.write_bytes(line*2)
+    rc,o,e = cli('check', '--cache-dir', tmp_path)
+    assert rc == 0 and o.splitlines() == [f'{p}:2: note: the same entry as line 1 (harmless; cachy compact removes it)', f'cachy check: {p} OK']
+    other = json.loads(line) | {'response': json.dumps({'n': 99})}
+    p.write_bytes(line + json.dumps(other).encode() + b'\n')
+    rc,o,e = cli('check', '--cache-dir', tmp_path)
+    assert rc == 1 and o.splitlines()[0] == f"{p}:2: key {other['key']} also on line 1, with another answer; line 2 is the one replayed"
+    assert calls(srv, tmp_path, n=1)[0] == [99] and srv.total == 1
+
+# What works today and must keep working
+
+_rec3 = '''
+import sys,json,httpx
+from cachy import enable_cachy,doms
+url,d,who = sys.argv[1:4]
+enable_cachy(cache_dir=d, doms=doms+('127.0.0.1',))
+with httpx.Client(timeout=60) as c:
+    for i in range(60): c.post(url+'/stable/w', json={'who': who, 'i': i})
+'''
+
+def test_compact_while_recording(srv, tmp_path):
+    "cachy compact, run again and again while three processes record: no entry is lost"
+    ps = [subprocess.Popen([sys.executable, '-c', _rec3, srv.url, str(tmp_path), str(w)], stderr=subprocess.PIPE, text=True) for w in range(3)]
+    n = 0
+    while any(p.poll() is None for p in ps):
+        if (tmp_path/'cachy.jsonl').exists(): assert cli('compact', '--cache-dir', tmp_path)[0] == 0
+        n += 1
+    assert all(p.wait() == 0 for p in ps), [p.stderr.read() for p in ps]
+    assert cli('compact', '--cache-dir', tmp_path)[0] == 0 and n > 1
+    ks = [json.loads(l)['key'] for l in (tmp_path/'cachy.jsonl').read_bytes().splitlines()]
+    assert len(ks) == len(set(ks)) == 180 == srv.total
+
+def test_file_replaced_under_a_running_process(srv, tmp_path):
+    "A git checkout of another branch replaces cachy.jsonl: the running process sees the new file on its next lookup"
+    a,b = tmp_path/'a',tmp_path/'b'
+    for d,i in ((a, 0), (b, 1)):
+        d.mkdir()
+        enable_cachy(cache_dir=d, doms=ours)
+        with httpx.Client() as c: c.get(srv.url+f'/echo?branch={i}')
+    disable_cachy()
+    enable_cachy(cache_dir=a, doms=ours)
+    with httpx.Client() as c:
+        assert c.get(srv.url+'/echo?branch=0').json()['n'] == 1
+        os.replace(b/'cachy.jsonl', a/'cachy.jsonl')
+        assert c.get(srv.url+'/echo?branch=1').json()['n'] == 2
+        assert c.get(srv.url+'/echo?branch=0').json()['n'] == 3
+    assert srv.total == 3

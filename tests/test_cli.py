@@ -127,6 +127,27 @@ def test_show(rec):
     assert r.stdout == 'binary response: image/png, 2,008 bytes\n'
     _one_line_error(cachy('show', 'ffffffffffffffff', '--cache-dir', d), 1, 'no entry with key ffffffffffffffff')
 
+def test_show_prefix(rec):
+    "The start of a key will do, when no other key starts the same way"
+    d,keys = rec
+    assert cachy('show', keys['big'][:7], '--cache-dir', d).stdout == cachy('show', keys['big'], '--cache-dir', d).stdout
+    with open(d/'cachy.jsonl', 'a') as f:
+        for k in ('abc0000000000000000a', 'abc0000000000000000b'): f.write(json.dumps(dict(key=k, response='{}'))+'\n')
+    _one_line_error(cachy('show', 'abc0', '--cache-dir', d), 1, 'abc0 is the start of 2 keys')
+
+def test_version():
+    import cachy as c
+    r = cachy('--version')
+    assert (r.returncode, r.stdout) == (0, f'cachy {c.__version__}\n')
+
+def test_plurals(rec, srv, tmp_path):
+    "1 entry, 2 entries: counts read right"
+    d,keys = rec
+    child = _script(tmp_path/'one.py', d, srv.url, [CALLS['mini']])
+    r = cachy('prune', '--cache-dir', d, '--', sys.executable, child)
+    assert r.returncode == 0 and r.stdout.startswith('cachy prune: removed 4 entries (') and r.stdout.endswith(f"; 1 entry left in {d/'cachy.jsonl'}\n"), r.stdout
+    assert cachy('stats', '--cache-dir', d).stdout.startswith(f"{d/'cachy.jsonl'}: 1 entry, ")
+
 def test_check(rec):
     d,keys = rec
     p = d/'cachy.jsonl'
@@ -197,7 +218,7 @@ def test_prune(rec, srv, tmp_path):
     s = Store(p)
     assert len(s) == 3 and {keys['mini'], keys['img']} < set(s.recs)
     assert s.get((set(s.recs) - {keys['mini'], keys['img']}).pop())['url'].endswith('/v1/chat/completions')
-    assert r.stdout.startswith('cachy prune: removed 3 entries (') and r.stdout.endswith(f'3 entries remain in {p}\n')
+    assert r.stdout.startswith('cachy prune: removed 3 entries (') and r.stdout.endswith(f'3 entries left in {p}\n')
 
 def test_prune_failing_command(rec, srv, tmp_path):
     d,keys = rec
