@@ -6,7 +6,7 @@ Docs: https://cachy-dev.github.io/cachy/core.html.md"""
 
 # %% auto #0
 __all__ = ['doms', 'secret_params', 'key_hdrs', 'ignore_fields', 'norm_pats', 'resp_norm_pats', 'resp_keep', 'ReplayMiss',
-           'cachy_stats', 'Config', 'enable_cachy', 'disable_cachy', 'cachy', 'no_cachy']
+           'cachy_stats', 'enable_cachy', 'disable_cachy', 'cachy', 'no_cachy']
 
 # %% ../nbs/00_core.ipynb #f020b167
 import base64,codecs,hashlib,importlib,importlib.abc,json,os,re,sys,threading

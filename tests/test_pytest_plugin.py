@@ -1,0 +1,117 @@
+"""The pytest plugin, run as users run it: pytest in a subprocess on a small generated project whose tests call the
+loopback server through the real openai SDK."""
+import json,os,re,subprocess,sys,textwrap
+import pytest
+from server import recs
+
+def project(tmp_path, srv, ini='', tests=None):
+    "A project in `tmp_path/proj`: a pyproject.toml with `ini` under [tool.pytest.ini_options], and tests/test_llm.py"
+    p = tmp_path/'proj'
+    (p/'tests').mkdir(parents=True)
+    (p/'pyproject.toml').write_text('[project]\nname = "proj"\n\n[tool.pytest.ini_options]\ncachy_doms = ["127.0.0.1"]\n' + ini)
+    (p/'tests'/'test_llm.py').write_text(textwrap.dedent(f'''
+        import pytest
+        from openai import OpenAI
+        client = OpenAI(api_key="sk-test-not-a-key", base_url="{srv.url}/v1", max_retries=0)
+        def ask(q): return client.chat.completions.create(model="gpt-x", messages=[dict(role="user", content=q)]).choices[0].message.content
+        ''') + textwrap.dedent(tests or '''
+        def test_one(): assert ask("one").endswith("one")
+        def test_two(): assert ask("two").endswith("two")
+        def test_three(): assert ask("three").endswith("three")
+        '''))
+    return p
+
+def pytest_(p, *args, cwd=None, env=None):
+    "Run pytest on project `p`: `(exit code, output)`"
+    e = {k:v for k,v in os.environ.items() if not k.startswith(('CACHY_', 'PYTEST_', 'OPENAI_'))} | {'COLUMNS': '400'} | (env or {})
+    r = subprocess.run([sys.executable, '-m', 'pytest', '-p', 'no:cacheprovider', *args], cwd=cwd or p, capture_output=True, text=True, env=e, timeout=300)
+    assert 'INTERNALERROR' not in r.stdout+r.stderr, r.stdout+r.stderr
+    return r.returncode,r.stdout
+
+def summary(out): return next(l for l in out.splitlines() if l.startswith('cachy:'))
+
+def test_record_replay_and_a_changed_prompt(srv, tmp_path):
+    p = project(tmp_path, srv)
+    rc,out = pytest_(p, '--cachy')
+    assert rc == 0 and srv.total == 3, out
+    assert summary(out) == f"cachy: 0 hits, 3 recorded, 3 misses, 0 replay failures; {p/'cachy.jsonl'}"
+    rc,out = pytest_(p, '--cachy-mode=replay')
+    assert rc == 0 and srv.total == 3 and summary(out).startswith('cachy: 3 hits, 0 recorded, 0 misses, 0 replay failures'), out
+    (p/'tests'/'test_llm.py').write_text((p/'tests'/'test_llm.py').read_text().replace('ask("two")', 'ask("TWO")'))
+    rc,out = pytest_(p, '--cachy-mode=replay', '-rf')
+    assert rc == 1 and srv.total == 3, out
+    assert re.search(r'^FAILED tests/test_llm\.py::test_two - Failed: cachy \(replay mode\): no recorded response for POST', out, re.M), out
+    assert '1 failed, 2 passed' in out and "messages[0].content: recorded 'two', sent 'TWO'" in out
+    assert 'Traceback' not in out and summary(out).startswith('cachy: 2 hits, 0 recorded, 0 misses, 1 replay failures')
+
+def test_off_by_default(srv, tmp_path):
+    "Without the flag nothing is cached and no file appears, even with CACHY_MODE set"
+    p = project(tmp_path, srv)
+    for _ in range(2): assert pytest_(p, env={'CACHY_MODE': 'replay'})[0] == 0
+    assert srv.total == 6 and not (p/'cachy.jsonl').exists()
+
+def test_env_mode_and_ini(srv, tmp_path):
+    "`cachy = true` in the ini file turns it on, CACHY_MODE wins over `cachy_mode`, and --cachy-mode over both"
+    p = project(tmp_path, srv, ini='cachy = true\ncachy_mode = "record"\ncachy_dir = "cache"\n')
+    assert pytest_(p)[0] == 0 and srv.total == 3 and len(recs(p/'cache'/'cachy.jsonl')) == 3
+    (p/'tests'/'test_llm.py').write_text((p/'tests'/'test_llm.py').read_text()+'\ndef test_new(): assert ask("new")\n')
+    rc,out = pytest_(p, env={'CACHY_MODE': 'replay'})
+    assert rc == 1 and '3 passed' in out and srv.total == 3
+    rc,out = pytest_(p, '--cachy-mode=record', env={'CACHY_MODE': 'replay'})
+    assert rc == 0 and srv.total == 4
+    rc,out = pytest_(p, '--cachy-dir', tmp_path/'elsewhere', '--cachy-mode=replay')
+    assert rc == 1 and '4 failed' in out and not (tmp_path/'elsewhere').exists()
+
+def test_from_a_subfolder(srv, tmp_path):
+    "pytest run from tests/ uses the project's own cachy.jsonl"
+    p = project(tmp_path, srv)
+    assert pytest_(p, '--cachy')[0] == 0
+    rc,out = pytest_(p, '--cachy-mode=replay', cwd=p/'tests')
+    assert rc == 0 and srv.total == 3 and summary(out).endswith(str(p/'cachy.jsonl'))
+
+def test_markers(srv, tmp_path):
+    "The marker alone caches its test; no_cachy sends its test live in a cached run"
+    p = project(tmp_path, srv, tests='''
+        @pytest.mark.cachy
+        def test_cached(): assert ask("cached")
+        def test_plain(): assert ask("plain")
+        @pytest.mark.no_cachy
+        def test_live(): assert ask("live")
+        @pytest.mark.cachy(mode="replay")
+        def test_replay_only(): assert ask("never recorded")
+        ''')
+    rc,out = pytest_(p, '-rf')
+    assert rc == 1 and '1 failed, 3 passed' in out and 'test_replay_only - Failed: cachy (replay mode)' in out
+    assert srv.total == 3 and [r['req']['parts']['messages[0].content'][1] for r in recs(p/'cachy.jsonl')] == ["'cached'"]
+    assert summary(out).startswith('cachy: 0 hits, 1 recorded, 1 misses, 1 replay failures')
+    rc,out = pytest_(p, '--cachy', '-k', 'not replay_only')
+    assert rc == 0 and srv.total == 5 and len(recs(p/'cachy.jsonl')) == 2
+    assert summary(out).startswith('cachy: 1 hits, 1 recorded, 1 misses, 0 replay failures')
+
+def test_replay_miss_in_a_fixture(srv, tmp_path):
+    "A replay miss in a fixture fails (errors) that test only"
+    p = project(tmp_path, srv, tests='''
+        @pytest.fixture
+        def answer(): return ask("from a fixture")
+        def test_uses(answer): assert answer
+        def test_other(): pass
+        ''')
+    rc,out = pytest_(p, '--cachy-mode=replay', '-rE')
+    assert rc == 1 and '1 passed, 1 error' in out and 'ERROR tests/test_llm.py::test_uses - Failed: cachy (replay mode)' in out and 'During handling' not in out, out
+
+def test_xdist(srv, tmp_path):
+    "Two pytest-xdist workers record into one file: nothing lost, and the replay reaches no server"
+    tests = ''.join(f'def test_{i}(): assert ask("q{i}").endswith("q{i}")\n' for i in range(40))
+    p = project(tmp_path, srv, tests=tests)
+    rc,out = pytest_(p, '--cachy', '-n', '2')
+    assert rc == 0 and srv.total == 40, out
+    assert summary(out) == f"cachy: 0 hits, 40 recorded, 40 misses, 0 replay failures; {p/'cachy.jsonl'}"
+    ks = [r['key'] for r in recs(p/'cachy.jsonl')]
+    assert len(ks) == len(set(ks)) == 40
+    rc,out = pytest_(p, '--cachy-mode=replay', '-n', '2')
+    assert rc == 0 and srv.total == 40 and summary(out).startswith('cachy: 40 hits, 0 recorded')
+
+def test_plugin_stays_light():
+    "pytest imports the plugin on every run: it must not import cachy's core, or httpx"
+    code = 'import sys,cachy.pytest_plugin; print(sorted(m for m in ("httpx", "cachy.core", "httpx2") if m in sys.modules))'
+    assert subprocess.run([sys.executable, '-c', code], capture_output=True, text=True).stdout.strip() == '[]'
