@@ -10,8 +10,8 @@ with cachy off. pycachy (PyPI `pycachy`) runs in a virtual environment made on f
 `benchmarks/.venv-pycachy`, with the same httpx version as this one. `--quick` is CI's smoke test: sizes 0 and
 1,000, few calls, no pycachy.
 
-It also times `import cachy` in fresh processes, over the import of its dependencies (httpx, httpx2, fastcore,
-filelock), with bytecode caching on as it is for users."""
+It also times `from cachy import enable_cachy` in fresh processes, over the import of its dependencies (httpx, httpx2,
+fastcore, filelock), with bytecode caching on as it is for users."""
 import argparse,datetime,json,os,platform,shutil,subprocess,sys,tempfile
 from pathlib import Path
 import httpx
@@ -67,7 +67,7 @@ import httpx,fastcore.basics,fastcore.meta,filelock
 try: import httpx2
 except ImportError: pass
 t1 = time.perf_counter()
-import cachy
+from cachy import enable_cachy
 t2 = time.perf_counter()
 print((t1-t0)*1e3, (t2-t1)*1e3, 'requests' in sys.modules or 'aiohttp' in sys.modules)'''
 
@@ -144,7 +144,7 @@ def main():
     for l in notes: print(l)
     print()
     deps,ours,extra = import_ms(5 if a.quick else 21)
-    print(f"import cachy: {ours:.1f} ms over its dependencies ({deps:.1f} ms); requests and aiohttp {'imported' if extra else 'not imported'}. "
+    print(f"from cachy import enable_cachy: {ours:.1f} ms over its dependencies ({deps:.1f} ms); requests and aiohttp {'imported' if extra else 'not imported'}. "
           f"Medians of {5 if a.quick else 21} fresh processes.")
     print()
     print("Targets (issues #5 and #8):")

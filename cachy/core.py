@@ -13,7 +13,7 @@ import base64,codecs,hashlib,importlib,importlib.abc,json,os,re,sys,threading
 from collections import Counter
 from contextvars import ContextVar
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass,field
 from datetime import timedelta
 from functools import cache,partial
 from urllib.parse import urlsplit
@@ -73,9 +73,12 @@ def _hval(v):
     "Header value `v` with the items of a comma-separated list sorted"
     return ','.join(sorted({i.strip() for i in v.split(',')} - {''})) if ',' in v else v.strip()
 
+_khs = {}
+
 def _hdrs(req):
     "`{name: value}` of the headers of `req` that `key_hdrs` names"
-    ks,d = {h.lower().encode() for h in key_hdrs},{}
+    if (ks := _khs.get(t := tuple(key_hdrs))) is None: ks = _khs[t] = {h.lower().encode() for h in t}
+    d = {}
     for k,v in req.headers.raw:
         if (k := k.lower()) in ks: d[k] = d[k]+b', '+v if k in d else v
     return {k.decode():_hval(v.decode('latin-1')) for k,v in sorted(d.items())}
@@ -217,12 +220,14 @@ def _mod(req):
     "The httpx module `req` belongs to"
     return httpx2 if httpx2 and isinstance(req, httpx2.Request) else httpx
 
+_zero = timedelta(0)
+
 def replay(rec, req):
     "The response recorded in `rec`, for request `req` (httpx or httpx2)"
     body = base64.b64decode(rec['response']) if rec.get('binary') else rec['response'].encode()
     hs = {k:v for k,v in (rec.get('headers') or {}).items() if k.lower() not in _never}
     r = _mod(req).Response(rec.get('status_code', 200), headers=hs, content=body, request=req)
-    r.elapsed = timedelta(0)
+    r.elapsed = _zero
     return r
 
 # %% ../nbs/00_core.ipynb #2dc08e13
@@ -287,6 +292,7 @@ class Config:
     mode: str
     args: dict
     used: str = None
+    hosts: dict = field(default_factory=dict)
 
 _cfg = None
 _off = ContextVar('cachy_off', default=False)
@@ -294,9 +300,10 @@ _off = ContextVar('cachy_off', default=False)
 def _ours(c, req):
     "Whether cachy handles `req` under configuration `c`"
     if c is None or _off.get(): return False
-    if _allowed(req.url, c.doms): return True
-    _note(c, 'pass', None, req)
-    return False
+    u = req.url
+    if (ok := c.hosts.get(h := (u.host, u.port, u.scheme))) is None: ok = c.hosts[h] = _allowed(u, c.doms)
+    if not ok: _note(c, 'pass', None, req)
+    return ok
 
 # %% ../nbs/00_core.ipynb #88b14622
 def _lookup(c, req, stream):

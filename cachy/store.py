@@ -14,7 +14,7 @@ from pathlib import Path
 from filelock import FileLock
 from fastcore.basics import patch
 
-# %% ../nbs/01_store.ipynb #a219fcf3
+# %% ../nbs/01_store.ipynb #0ad648bd
 def cache_file(cache_dir=None):
     "The `cachy.jsonl` that `cache_dir` means: in that folder, else in the project root at or above the working directory"
     if cache_dir: d = Path(cache_dir).expanduser()
@@ -28,7 +28,7 @@ def cache_file(cache_dir=None):
     if (p := d/'cachy.jsonl').is_dir(): raise ValueError(f"cachy: {p} is a folder; cachy.jsonl must be a file")
     return p
 
-# %% ../nbs/01_store.ipynb #29a38fc5
+# %% ../nbs/01_store.ipynb #eee6d804
 _here = str(Path(__file__).resolve().parent) if '__file__' in globals() else '\0'
 
 @cache
@@ -56,9 +56,9 @@ def is_record(d):
 def _parse(line, whole=True):
     "The record in `line`, or `None` if it holds none; unless `whole`, without the request sketch that ends our lines"
     if not whole and (i := line.rfind(b', "req": {')) > 0:
-        try: d = json.loads(line[:i].decode()+'}')
+        try: d = json.loads(line[:i]+b'}')
         except (ValueError, RecursionError): d = None
-        if isinstance(d, dict) and all(f in d for f in _fields) and is_record(d): return d
+        if isinstance(d, dict) and d.keys() >= _fieldset and is_record(d): return d
     try: d = json.loads(line.decode())
     except (ValueError, RecursionError): return None
     return d if is_record(d) else None
@@ -72,7 +72,7 @@ def _line_key(line):
 
 # %% ../nbs/01_store.ipynb #ea6983ce
 _fields = 'key','response','headers','status_code','binary'
-_chunk = 1<<20
+_fieldset,_chunk = frozenset(_fields),1<<20
 
 def _dumps(rec):
     "The canonical line of record `rec`, in pieces of about `_chunk` bytes; a bytes `response` is UTF-8 text, or base64-encoded if `binary`"
@@ -123,7 +123,7 @@ class Store:
     def __contains__(self, key): return key in self.recs
     def __iter__(self): return iter(list(self.recs))
 
-# %% ../nbs/01_store.ipynb #36d9d8c7
+# %% ../nbs/01_store.ipynb #c06b3cef
 @patch
 def _warn(self:Store, lineno, why):
     "Warn, once per file and line, that line `lineno` is skipped because of `why`"
@@ -131,7 +131,7 @@ def _warn(self:Store, lineno, why):
     self._warned.add((self.ident,lineno))
     warn(f"cachy: skipping {why} line {lineno} of {self.path}")
 
-# %% ../nbs/01_store.ipynb #282d8cf2
+# %% ../nbs/01_store.ipynb #3b3b2117
 _bom,_big = b'\xef\xbb\xbf',1<<20
 
 @patch
@@ -165,7 +165,7 @@ def _scan(self:Store, f, size):
         plen += len(last)
     self.lineno,self.end,self.tail,self.torn = n,at,plen,bool(b''.join(part).strip())
 
-# %% ../nbs/01_store.ipynb #d10a1b35
+# %% ../nbs/01_store.ipynb #f1f5dea0
 @patch
 def _read(self:Store):
     "Index what changed in the file since the last read; `False` if nothing did"
@@ -189,7 +189,7 @@ def _read(self:Store):
     self.err = None
     return True
 
-# %% ../nbs/01_store.ipynb #db5bcda4
+# %% ../nbs/01_store.ipynb #cc2067b2
 @patch
 def _torn(self:Store, locked):
     "Warn about a torn last line, once sure (under the lock) that no cachy process is still writing it"
@@ -205,7 +205,7 @@ def refresh(self:Store, locked=False):
     with self._tl:
         if self._read() and self.torn and (self.ident,self.lineno+1) not in self._warned: self._torn(locked)
 
-# %% ../nbs/01_store.ipynb #c091b782
+# %% ../nbs/01_store.ipynb #5a9dcc9f
 @patch
 def _at(self:Store, at, size):
     "The `size` bytes at offset `at` of the file indexed, or `b''` if it was replaced meanwhile"
@@ -241,7 +241,7 @@ def find(self:Store, key, whole=True):
     self.refresh()
     return self.get(key, whole)
 
-# %% ../nbs/01_store.ipynb #6398b049
+# %% ../nbs/01_store.ipynb #60042e8f
 @patch
 def put(self:Store, rec, replace=False):
     "Append `rec` unless its key was recorded meanwhile (or `replace`); `True` if written"
@@ -256,7 +256,7 @@ def put(self:Store, rec, replace=False):
         self.refresh(locked=True)
     return True
 
-# %% ../nbs/01_store.ipynb #2b016f07
+# %% ../nbs/01_store.ipynb #92bbe79b
 @patch
 def entries(self:Store):
     "`(key, size in bytes, record)` for each record that can be replayed, in the order of the file"

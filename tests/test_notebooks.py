@@ -34,9 +34,17 @@ def _diff(a, b):
 def test_export_changes_nothing(tmp_path):
     "Running `nbdev-export` on a copy of the project leaves `cachy/` as it is"
     dst = tmp_path/'repo'
-    shutil.copytree(root, dst, ignore=shutil.ignore_patterns('.git', '__pycache__', '_docs', '*.egg-info', '.pytest_cache', 'cachy.jsonl'))
+    shutil.copytree(root, dst, ignore=shutil.ignore_patterns('.git', '__pycache__', '_docs', '*.egg-info', '.pytest_cache', 'cachy.jsonl', '.venv*', 'build'))
     r = run('nbdev-export', cwd=dst)
     assert r.returncode == 0, r.stdout + r.stderr
     c = filecmp.dircmp(root/'cachy', dst/'cachy', ignore=['__pycache__'])
     assert _diff(root/'cachy', dst/'cachy') == [], 'cachy/ differs from what nbdev-export makes of nbs/: run nbdev-export'
     assert c.common_files
+
+def test_clean_changes_nothing(tmp_path):
+    "The notebooks are committed as `nbdev-clean` leaves them"
+    dst = tmp_path/'repo'
+    shutil.copytree(root, dst, ignore=shutil.ignore_patterns('.git', '__pycache__', '_docs', '*.egg-info', '.pytest_cache', '.venv*', 'build'))
+    r = run('nbdev-clean', cwd=dst)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert _diff(root/'nbs', dst/'nbs') == [], 'nbs/ differs from what nbdev-clean makes of it: run nbdev-clean'
