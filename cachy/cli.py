@@ -168,7 +168,7 @@ def _do_stats(args):
     print(f"{p}: {_n(len(es), 'entry', 'entries')}, {_n(p.stat().st_size, 'byte')}")
     for title,f in (('host',_host), ('model',_model)):
         print(f"by {title}:")
-        for v,c,b in _group(es, f): print(f"  {_n(c, 'entry', 'entries'):>14}  {_n(b, 'byte'):>18}  {v}")
+        for v,c,b in _group(es, f): print(f"  {c:>6,} {'entry' if c == 1 else 'entries':7}  {b:>12,} {'byte' if b == 1 else 'bytes':5}  {v}")
     print("largest:")
     for e in sorted(es, key=lambda e: -e[1])[:args.n]: print('  '+_desc(*e))
     return 0
