@@ -9,34 +9,38 @@ __all__ = ['path_str', 'path_keys', 'sketch', 'differences', 'closest']
 
 # %% ../nbs/05_explain.ipynb #40971d8e
 import hashlib,json,re
+from functools import cache
 
 # %% ../nbs/05_explain.ipynb #834f7d24
+_re = cache(re.compile)
 _name = r'[A-Za-z_][\w-]*'
 _tok = r'\.?([A-Za-z_][\w-]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]'
 
 def path_str(ks):
     "The path of keys and indexes `ks`, written as `a.b[0]`"
-    return ''.join(f'[{k}]' if isinstance(k, int) else (f'.{k}' if i else k) if re.fullmatch(_name, k) else f'[{json.dumps(k)}]'
+    return ''.join(f'[{k}]' if isinstance(k, int) else (f'.{k}' if i else k) if _re(_name).fullmatch(k) else f'[{json.dumps(k)}]'
                    for i,k in enumerate(ks))
 
 def path_keys(p):
     "The keys and indexes of path `p`, as `path_str` wrote it"
-    return [a if a else int(b) if b else json.loads(c) for a,b,c in re.findall(_tok, p)]
+    return [a if a else int(b) if b else json.loads(c) for a,b,c in _re(_tok).findall(p)]
 
 # %% ../nbs/05_explain.ipynb #e3c5189d
 _MISSING = object()
 _secret = r'(?i)(?:^|[_-])(?:api_?key|key|token|secret|password|passwd|auth|authorization|cookie|credentials?|signature|sig)$'
 
+_canon = json.JSONEncoder(sort_keys=True, separators=(',',':'), ensure_ascii=False).encode
+
 def _digest(v, norm):
     "8 hex digits of the SHA-256 of `v` as JSON, after `norm`"
-    return hashlib.sha256(norm(json.dumps(v, sort_keys=True, separators=(',',':'), ensure_ascii=False)).encode('utf-8', 'surrogatepass')).hexdigest()[:8]
+    return hashlib.sha256(norm(_canon(v)).encode('utf-8', 'surrogatepass')).hexdigest()[:8]
 
 def _cut(s, n=30): return s if len(s) <= n else s[:n]+'…'
 
 def _preview(v, name='', n=30):
     "A short text showing `v`, found under `name`: at most `n` characters of a string"
     if v is _MISSING: return 'nothing'
-    if isinstance(name, str) and re.search(_secret, name): return f'(hidden, digest {_digest(v, str)})'
+    if isinstance(name, str) and _re(_secret).search(name): return f'(hidden, digest {_digest(v, str)})'
     if isinstance(v, str): return repr(_cut(v, n))
     if isinstance(v, list): return f'[{len(v)} items]'
     if isinstance(v, dict): return '{' + _cut(', '.join(sorted(map(str, v))), 40) + '}'
@@ -51,7 +55,7 @@ def _value_at(v, ks):
     return v
 
 # %% ../nbs/05_explain.ipynb #fc9a78b3
-def _size(v): return len(json.dumps(v, ensure_ascii=False))
+def _size(v): return len(_canon(v))
 
 def _parts(body, n):
     "`(parts, shapes)`: the values of at most `n` parts of `body`, and the shapes of the parts opened, by path keys"
@@ -69,7 +73,7 @@ def _parts(body, n):
 
 def sketch(body, hdrs, stream, norm=str, n=12, limit=1000):
     "What a record keeps of its request: stream flag, key headers, and digests and previews of the parts of `body`"
-    if norm is not str and norm(t := json.dumps(body, sort_keys=True, separators=(',',':'), ensure_ascii=False)) == t: norm = str
+    if norm is not str and norm(t := _canon(body)) == t: norm = str
     while True:
         parts,shapes = _parts(body, n)
         res = dict(stream=bool(stream), hdrs={h:_preview(v, h, 60) for h,v in hdrs.items()},

@@ -11,7 +11,7 @@ __all__ = ['cache_file', 'warn', 'is_record', 'Store']
 import base64,codecs,hashlib,json,os,stat,sys,tempfile,threading,warnings
 from functools import cache
 from pathlib import Path
-from filelock import FileLock
+from filelock import lock_descriptor,unlock_descriptor
 from fastcore.basics import patch
 
 # %% ../nbs/01_store.ipynb #0ad648bd
@@ -103,10 +103,19 @@ def _lock_path(path):
     h = hashlib.sha256(os.path.realpath(path).encode()).hexdigest()[:16]
     return Path(tempfile.gettempdir())/f'cachy-{h}.lock'
 
+class _Lock:
+    "An exclusive lock on `lock_file` that all processes respect, held on a descriptor kept open"
+    def __init__(self, lock_file): self.lock_file,self.fd,self.pid = str(lock_file),None,None
+    def __enter__(self):
+        if self.pid != os.getpid(): self.fd,self.pid = os.open(self.lock_file, os.O_RDWR|os.O_CREAT, 0o666),os.getpid()
+        lock_descriptor(self.fd, poll_interval=0.001)
+        return self
+    def __exit__(self, *exc): unlock_descriptor(self.fd)
+
 class Store:
     "The records of one `cachy.jsonl`, indexed by key"
     def __init__(self, path):
-        self.path,self.lock = Path(path),FileLock(_lock_path(path))
+        self.path,self.lock = Path(path),_Lock(_lock_path(path))
         self._tl,self._warned = threading.RLock(),set()
         self.load()
 
