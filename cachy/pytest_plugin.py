@@ -65,8 +65,10 @@ class _Cachy:
         from cachy.core import enable_cachy,cachy_stats
         from cachy.store import cache_file
         kw = _kwargs(self.config)
-        self.start,self.path = cachy_stats(),cache_file(kw['cache_dir'])
-        enable_cachy(**kw)
+        try:
+            self.start,self.path = cachy_stats(),cache_file(kw['cache_dir'])
+            enable_cachy(**kw)
+        except ValueError as e: raise pytest.UsageError(str(e)) from None
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item):

@@ -24,9 +24,9 @@ def project(tmp_path, srv, ini='', tests=None):
 def pytest_(p, *args, cwd=None, env=None):
     "Run pytest on project `p`: `(exit code, output)`"
     e = {k:v for k,v in os.environ.items() if not k.startswith(('CACHY_', 'PYTEST_', 'OPENAI_'))} | {'COLUMNS': '400'} | (env or {})
-    r = subprocess.run([sys.executable, '-m', 'pytest', '-p', 'no:cacheprovider', *args], cwd=cwd or p, capture_output=True, text=True, env=e, timeout=300)
+    r = subprocess.run([sys.executable, '-m', 'pytest', '-p', 'no:cacheprovider', *map(str, args)], cwd=cwd or p, capture_output=True, text=True, env=e, timeout=300)
     assert 'INTERNALERROR' not in r.stdout+r.stderr, r.stdout+r.stderr
-    return r.returncode,r.stdout
+    return r.returncode,r.stdout+r.stderr
 
 def summary(out): return next(l for l in out.splitlines() if l.startswith('cachy:'))
 
@@ -110,6 +110,14 @@ def test_xdist(srv, tmp_path):
     assert len(ks) == len(set(ks)) == 40
     rc,out = pytest_(p, '--cachy-mode=replay', '-n', '2')
     assert rc == 0 and srv.total == 40 and summary(out).startswith('cachy: 40 hits, 0 recorded')
+
+def test_bad_settings(srv, tmp_path):
+    "A setting cachy refuses stops the run with one line naming it, not an internal error"
+    p = project(tmp_path, srv)
+    (p/'f').write_text('')
+    for args,env,says in ((['--cachy', '--cachy-dir', p/'f'], {}, 'is not a folder'), (['--cachy'], {'CACHY_MODE': 'replai'}, "unknown mode 'replai'")):
+        rc,out = pytest_(p, *args, env=env)
+        assert rc == 4 and srv.total == 0 and f'ERROR: cachy: ' in out and says in out, out
 
 def test_plugin_stays_light():
     "pytest imports the plugin on every run: it must not import cachy's core, or httpx"
