@@ -225,8 +225,10 @@ _zero = timedelta(0)
 def replay(rec, req):
     "The response recorded in `rec`, for request `req` (httpx or httpx2)"
     body = base64.b64decode(rec['response']) if rec.get('binary') else rec['response'].encode()
-    hs = {k:v for k,v in (rec.get('headers') or {}).items() if k.lower() not in _never}
-    r = _mod(req).Response(rec.get('status_code', 200), headers=hs, content=body, request=req)
+    hs = {k:v for k,v in (rec.get('headers') or {}).items() if k.lower() not in _never} | {'content-length': str(len(body))}
+    m = _mod(req)
+    r = m.Response(rec.get('status_code', 200), headers=hs, stream=m.ByteStream(body), request=req)
+    r.read()
     r.elapsed = _zero
     return r
 
