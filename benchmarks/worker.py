@@ -84,7 +84,7 @@ def timed(c, ps):
         res.append((time.perf_counter_ns()-t)/1000)
     return res
 
-def run(d, n, hits, misses, rounds=5):
+def run(d, n, hits, misses, rounds=50):
     c,ts = client(),targets(n)
     timed(c, [payload('warm')]*20)
     r0,h0 = mem()
