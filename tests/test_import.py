@@ -62,3 +62,9 @@ print(json.dumps(dict(mod=mod, live=live, hits=[ns(requests.get(url+'/v1/r')) fo
 ''', srv.url, tmp_path)
     assert out['mod'] == 'requests.adapters' and out['live'] == [1, 2]
     assert out['hits'] == [3, 3] and srv.total == 3 and out['hook']
+
+def test_public_names():
+    "`cachy` offers, lazily, exactly the public names of `cachy.core`"
+    import cachy,cachy.core
+    assert cachy.__all__ == cachy.core.__all__
+    assert all(getattr(cachy, n) is getattr(cachy.core, n) for n in cachy.__all__)
