@@ -29,7 +29,7 @@ def _bytes(b):
 def _streamed(req):
     "Whether `req` asks for server-sent events, as an httpx SDK `send`s with `stream=True`"
     if req.url.params.get('alt') == 'sse': return True
-    if 'json' not in req.headers.get('content-type', ''): return False
+    if 'json' not in req.headers.get('content-type', '') or b'"stream"' not in req.content: return False
     try: return json.loads(req.content).get('stream') is True
     except (ValueError, AttributeError): return False
 

@@ -112,9 +112,9 @@ def _json(req):
 
 _canon = json.JSONEncoder(sort_keys=True, separators=(',',':'), ensure_ascii=False).encode
 
-def _body(req, js=None):
-    "The body of `req` (read; `js` its `_json`) as text, normalised so that equal requests give equal text"
-    if (js := js if js is not None else _json(req)) is not None: return _canon(js)
+def _body(req):
+    "The body of `req` (read) as text, normalised so that equal requests give equal text"
+    if (js := _json(req)) is not None: return _canon(js)
     c = req.content
     if b := _boundary(req.headers.get('content-type', '')): c = c.replace(b, b'cachy-boundary')
     return c.decode('utf-8', 'surrogateescape')
@@ -149,10 +149,10 @@ def _norm(s):
 # %% ../nbs/00_core.ipynb #a12d0b0b
 _kv = 'cachy key 2'
 
-def _key(req, stream=False, js=None):
-    "The cache key of `req`, whose body has been read (`js`: its `_json`, if known)"
+def _key(req, stream=False):
+    "The cache key of `req`, whose body has been read"
     h = ''.join(f'{k}: {v}\n' for k,v in _hdrs(req).items())
-    parts = _kv, req.method, _url(req), 'stream' if stream else '', h, _norm(_body(req, js))
+    parts = _kv, req.method, _url(req), 'stream' if stream else '', h, _norm(_body(req))
     return hashlib.sha256('\n'.join(parts).encode('utf-8', 'surrogatepass')).hexdigest()[:20]
 
 # %% ../nbs/00_core.ipynb #d22c2387
@@ -164,10 +164,13 @@ def _recordable(status):
 _text_types = 'text/','json','xml','javascript','event-stream','yaml','x-www-form-urlencoded'
 _never = {'content-encoding', 'content-length', 'transfer-encoding'}
 
+def _payload(req):
+    "The body of `req` as a sketch holds it: its JSON, else its normalised text"
+    return js if (js := _json(req)) is not None else _body(req)
+
 def _sketch(req, stream):
     "What a record keeps of request `req`"
-    js = _json(req)
-    return sketch(js if js is not None else _body(req), _hdrs(req), stream, _norm)
+    return sketch(_payload(req), _hdrs(req), stream, _norm)
 
 def _utf8(b):
     "Whether bytes `b` are UTF-8, checked a slice at a time"
@@ -251,8 +254,7 @@ def _miss_msg(c, key, req, stream):
     head = f"cachy (replay mode): no recorded response for {m} {u} (key {key}) in {c.store.path}."
     ks = c.store.keys_for(m, u) if not c.store.err else []
     cands = [(k,s) for k in ks if isinstance(s := (c.store.get(k) or {}).get('req'), dict)]
-    js = _json(req)
-    best = closest(cands, js if js is not None else _body(req), _hdrs(req), stream, _norm)
+    best = closest(cands, _payload(req), _hdrs(req), stream, _norm)
     if c.store.err: why = f"The file could not be read: {c.store.err}."
     elif not ks: why = "Nothing is recorded for this method and URL."
     elif best is None: why = f"{len(ks)} entr{'y is' if len(ks)==1 else 'ies are'} recorded for this method and URL, by an earlier cachy that kept no sketch of the request."

@@ -101,5 +101,5 @@ def closest(cands, body, hdrs, stream, norm=str):
     "`(key, differences)` of the sketch in `cands` (`(key, sketch)` pairs) that differs least from the request, or `None`"
     from difflib import SequenceMatcher
     def like(ds): return sum(SequenceMatcher(None, a.lower(), b.lower()).ratio() for _,a,b in ds)
-    scored = [(len(ds), -like(ds), i, k, ds) for i,(k,s) in enumerate(cands) if (ds := differences(s, body, hdrs, stream, norm)) is not None]
+    scored = [(len(ds), -like(ds), i, k, ds) for i,(k,s) in enumerate(cands) for ds in [differences(s, body, hdrs, stream, norm)]]
     return min(scored)[3:] if scored else None

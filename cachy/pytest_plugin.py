@@ -33,16 +33,12 @@ def _on(config):
     "Whether the whole run is cached"
     return bool(config.getoption('cachy') or config.getoption('cachy_mode') or config.getini('cachy'))
 
-def _root_dir(config):
-    "The folder `cachy.jsonl` goes in by default: the project root at or above pytest's root folder"
-    r = Path(config.rootpath)
-    return next((p for p in (r,*r.parents) if (p/'pyproject.toml').exists() or (p/'settings.ini').exists()), r)
-
 def _kwargs(config):
     "The `enable_cachy` arguments of this run"
     from cachy.core import doms
+    from cachy.store import cache_file
     opt,ini = config.getoption,config.getini
-    d = opt('cachy_dir') or (ini('cachy_dir') and Path(config.inipath).parent/ini('cachy_dir')) or _root_dir(config)
+    d = opt('cachy_dir') or (ini('cachy_dir') and Path(config.inipath).parent/ini('cachy_dir')) or cache_file(start=config.rootpath).parent
     mode = opt('cachy_mode') or os.environ.get('CACHY_MODE') or ini('cachy_mode') or None
     return dict(cache_dir=str(d), mode=mode, doms=doms+tuple(h for h in ini('cachy_doms') if h.strip()))
 

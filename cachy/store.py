@@ -15,12 +15,12 @@ from filelock import lock_descriptor,unlock_descriptor
 from fastcore.basics import patch
 
 # %% ../nbs/01_store.ipynb #0ad648bd
-def cache_file(cache_dir=None):
-    "The `cachy.jsonl` that `cache_dir` means: in that folder, else in the project root at or above the working directory"
+def cache_file(cache_dir=None, start=None):
+    "The `cachy.jsonl` that `cache_dir` means: in that folder, else in the project root at or above `start` (the working directory)"
     if cache_dir: d = Path(cache_dir).expanduser()
     else:
-        cwd = Path.cwd()
-        d = next((p for p in (cwd,*cwd.parents) if (p/'pyproject.toml').exists() or (p/'settings.ini').exists()), cwd)
+        s = Path(start or Path.cwd())
+        d = next((p for p in (s,*s.parents) if (p/'pyproject.toml').exists() or (p/'settings.ini').exists()), s)
     if d.suffix == '.jsonl' and not d.is_dir():
         raise ValueError(f"cachy: cache_dir is the folder that holds cachy.jsonl, not the file: give {d.absolute().parent}")
     e = next(p for p in (d,*d.parents) if p.exists())
@@ -287,21 +287,20 @@ def keys_for(self:Store, method, url):
     return [k for k,v in list(self.recs.items()) if (type(v) is tuple or u in v) and (r := self.get(k)) and r.get('method') == method and r.get('url') == url]
 
 # %% ../nbs/01_store.ipynb #2f2056ed
-def _replace(path, pieces):
-    "Write `pieces` to `path` atomically, through a temporary file beside it; `False` if `path` already held them"
+def _replace(path, pieces, old):
+    "Write `pieces` to `path` atomically, through a temporary file beside it, unless they are `old`, what `path` holds"
     tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
     try:
         with open(tmp, 'wb') as f:
             for b in pieces: f.write(b)
             f.flush()
             os.fsync(f.fileno())
-        if tmp.stat().st_size == path.stat().st_size and tmp.read_bytes() == path.read_bytes(): return False
+        if tmp.stat().st_size == len(old) and tmp.read_bytes() == old: return
         os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
         os.replace(tmp, path)
-        return True
     finally: tmp.unlink(missing_ok=True)
 
-def _lines(data):
+def _count_lines(data):
     "The number of lines in `data`, counting a last one without its newline"
     return data.count(b'\n') + (not data.endswith(b'\n') and bool(data))
 
@@ -315,7 +314,7 @@ def compact(self:Store, keep=None):
         old = real.read_bytes() if real.exists() else b''
         n0 = len(self)
         ks = [k for k in sorted(self.recs) if keep is None or k in keep]
-        if real.exists(): _replace(real, (b for k in ks if (r := self.get(k)) is not None for b in _dumps(r)))
+        if real.exists(): _replace(real, (b for k in ks if (r := self.get(k)) is not None for b in _dumps(r)), old)
         self.load(locked=True)
         new = real.read_bytes() if real.exists() else b''
-        return dict(lines=(_lines(old),_lines(new)), entries=(n0,len(self)), bytes=(len(old),len(new)))
+        return dict(lines=(_count_lines(old),_count_lines(new)), entries=(n0,len(self)), bytes=(len(old),len(new)))
