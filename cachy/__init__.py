@@ -1,11 +1,11 @@
 "Cache your LLM API calls in a file, with one line at the top of a notebook"
 __version__ = "0.0.1"
-__all__ = ['doms', 'secret_params', 'key_hdrs', 'ignore_fields', 'norm_pats', 'resp_norm_pats', 'resp_keep', 'ReplayMiss',
-           'cachy_stats', 'enable_cachy', 'disable_cachy', 'cachy', 'no_cachy']
+__all__ = ['doms', 'key_hdrs', 'ignore_fields', 'norm_pats', 'resp_norm_pats', 'resp_keep', 'ReplayMiss',
+           'cachy_stats', 'enable_cachy', 'disable_cachy', 'cachy', 'no_cachy', 'secret_params']
 
 def __getattr__(name):
     "The public names of `cachy.core`, and the submodules, imported when first used (pytest imports the plugin on every run)"
     import importlib
     if name in __all__: return getattr(importlib.import_module('.core', __name__), name)
-    if name in ('core', 'store', 'legacy', 'explain', 'adapters', 'cli', 'pytest_plugin'): return importlib.import_module('.'+name, __name__)
+    if name in ('core', 'store', 'legacy', 'explain', 'creds', 'adapters', 'cli', 'pytest_plugin'): return importlib.import_module('.'+name, __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

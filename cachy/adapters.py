@@ -8,11 +8,11 @@ Docs: https://cachy-dev.github.io/cachy/adapters.html.md"""
 __all__ = ['requests_send', 'aiohttp_request']
 
 # %% ../nbs/03_adapters.ipynb #d72e6062
-import asyncio,io,json
+import asyncio,io,json,sys
 from functools import cache
 from urllib.parse import urlencode
 import httpx
-from .core import handle,ahandle,replay
+from .core import handle,ahandle,replay,finish_in_thread,finish_on_loop,running_loop
 
 # %% ../nbs/03_adapters.ipynb #709e792e
 def _mirror(method, url, headers, body):
@@ -40,6 +40,48 @@ def _raw(hr):
     return urllib3.HTTPResponse(body=io.BytesIO(hr.content), headers=dict(hr.headers), status=hr.status_code,
                                 reason=hr.reason_phrase, preload_content=False, decode_content=False)
 
+# %% ../nbs/03_adapters.ipynb #7e3a9c52
+class _RawTee:
+    "Urllib3 response `u` read through: what its caller reads, `_Body` `body` gets too"
+    def __init__(self, u, body):
+        self.u,self.body,self.cls = u,body,type(u)
+        self.enc = u.headers.get('content-encoding', 'identity').lower() not in ('', 'identity')
+        for n in ('stream', 'read', 'read1', 'read_chunked', 'close'): setattr(u, n, getattr(self, n))
+        body.watch(self)
+    def _got(self, b, dc, end):
+        if self.enc and not (self.u.decode_content if dc is None else dc): self.body.fail("it was read undecoded, as sent compressed")
+        self.body.add(b)
+        if end: self.body.end()
+        return b
+    def _io(self, f, *a):
+        try: return f(*a)
+        except BaseException as e:
+            self.body.broke(e)
+            raise
+    def read(self, amt=None, decode_content=None, cache_content=False):
+        return self._got(b := self._io(self.cls.read, self.u, amt, decode_content, cache_content), decode_content, amt is None or not b)
+    def read1(self, amt=None, decode_content=None):
+        return self._got(b := self._io(self.cls.read1, self.u, amt, decode_content), decode_content, not b)
+    def read_chunked(self, amt=None, decode_content=None):
+        it = self.cls.read_chunked(self.u, amt, decode_content)
+        while (b := self._io(next, it, None)) is not None: yield self._got(b, decode_content, False)
+        self.body.end()
+    def stream(self, amt=2**16, decode_content=None):
+        yield from self.cls.stream(self.u, amt, decode_content)
+        self.body.end()
+    def _drain(self):
+        if sys.is_finalizing(): return
+        try:
+            if self.u.chunked and self.u.supports_chunked_reads():
+                for _ in self.read_chunked(2**16, True): pass
+            else:
+                while self.body.partial and self.read(2**16, True): pass
+        except Exception: pass
+    def close(self):
+        if self.body.partial: self._drain()
+        self.cls.close(self.u)
+    def finish(self, until): return finish_in_thread(self.close)
+
 # %% ../nbs/03_adapters.ipynb #1d5789c1
 def requests_send(orig):
     "A requests `HTTPAdapter.send` caching around `orig`"
@@ -47,7 +89,8 @@ def requests_send(orig):
         body = _bytes(request.body)
         req = _mirror(request.method, request.url, request.headers, body or b'')
         def finish(res, keep):
-            keep(res.status_code, res.headers, res.content)
+            if stream: _RawTee(res.raw, keep.body(res.status_code, res.headers))
+            else: keep(res.status_code, res.headers, res.content)
             return res
         return handle(req, stream, lambda: body, lambda: orig(self, request, stream, *args, **kw),
                       lambda rec: self.build_response(request, _raw(replay(rec, req))), finish)
@@ -101,6 +144,41 @@ def _replay_class():
             self.content = _reader(hr.content)
     return _Replay
 
+# %% ../nbs/03_adapters.ipynb #2b8e6f10
+class _Lines:
+    "An async iterator over what `read()` returns, to its first empty answer"
+    def __init__(self, read): self.read = read
+    def __aiter__(self): return self
+    async def __anext__(self):
+        if (b := await self.read()) in (b'', (b'', False)): raise StopAsyncIteration
+        return b
+
+class _ContentTee:
+    "An aiohttp `StreamReader` `s` read through: what its caller reads, `_Body` `body` gets too"
+    def __init__(self, s, body): self.s,self.body,self.loop = s,body,running_loop(); body.watch(self)
+    async def _io(self, f, *a):
+        try: b = await f(*a)
+        except BaseException as e:
+            self.body.broke(e)
+            raise
+        self.body.add(b[0] if isinstance(b, tuple) else b)
+        if self.s.at_eof(): self.body.end()
+        return b
+    async def read(self, n=-1): return await self._io(self.s.read, n)
+    async def readany(self): return await self._io(self.s.readany)
+    async def readline(self): return await self._io(self.s.readline)
+    async def readuntil(self, separator=b'\n'): return await self._io(self.s.readuntil, separator)
+    async def readexactly(self, n): return await self._io(self.s.readexactly, n)
+    async def readchunk(self): return await self._io(self.s.readchunk)
+    def iter_chunked(self, n): return _Lines(lambda: self.read(n))
+    def iter_any(self): return _Lines(self.readany)
+    def iter_chunks(self): return _Lines(self.readchunk)
+    def __aiter__(self): return _Lines(self.readline)
+    def __getattr__(self, name): return getattr(self.s, name)
+    async def aclose(self):
+        while self.body.partial and await self.readany(): pass
+    def finish(self, until): return finish_on_loop(self.loop, self.aclose, until, self.body)
+
 # %% ../nbs/03_adapters.ipynb #41b9e7f4
 def _opt(ses, kw, name):
     "Session option `name` for this call: the call's value, else the session's"
@@ -119,10 +197,14 @@ def aiohttp_request(orig):
         req,body = _amirror(self, method, str_or_url, kw)
         async def read(): return body if _opt(self, kw, 'auto_decompress') else None
         async def reply(rec): return await _raise_for(self, _replay_class()(replay(rec, req), req), kw)
+        stream = _streamed(req)
         async def finish(res, keep):
+            if stream:
+                res.content = _ContentTee(res.content, keep.body(res.status, res.headers))
+                return res
             raw = await res.read()
             keep(res.status, res.headers, raw)
             res.content = _reader(raw)
             return res
-        return await ahandle(req, _streamed(req), read, lambda: orig(self, method, str_or_url, **kw), reply, finish)
+        return await ahandle(req, stream, read, lambda: orig(self, method, str_or_url, **kw), reply, finish)
     return _request

@@ -12,10 +12,10 @@ import argparse,base64,json,os,re,shlex,subprocess,sys,tempfile,warnings
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import parse_qsl,urlsplit
+from urllib.parse import urlsplit
 from . import __version__
-from .core import secret_params
-from .store import Store,cache_file,is_record
+from .creds import secret_query,secret_values_in,userinfo
+from .store import Store,cache_file,is_record,open_regular
 
 # %% ../nbs/02_cli.ipynb #410614ae
 class _Fail(Exception):
@@ -27,9 +27,9 @@ def _path(d=None):
     try: p = cache_file(d)
     except ValueError as e: raise _Fail(str(e)) from None
     try:
-        with open(p, 'rb') as f: f.read(1)
+        with open_regular(p) as f: f.read(1)
     except FileNotFoundError: raise _Fail(f"cachy: no cache file {p} (give its folder with --cache-dir DIR)") from None
-    except OSError as e: raise _Fail(f"cachy: cannot read {p}: {e.strerror or e}") from None
+    except OSError as e: raise _Fail(f"cachy: cannot read {p}: {e.strerror}" if e.strerror else f"cachy: {e}") from None
     return p
 
 # %% ../nbs/02_cli.ipynb #57013ae7
@@ -195,23 +195,7 @@ def _do_show(args):
     print(_render(r))
     return 0
 
-# %% ../nbs/02_cli.ipynb #79ecd466
-_creds = [('an Anthropic key', r'sk-ant-[\w-]{20,}'), ('an OpenAI key', r'sk-(?!ant-)[\w-]{20,}'),
-          ('a Google API key', r'AIza[\w-]{35}'), ('a bearer token', r'Bearer\s+(?=[\w.~+/=-]*\d)[\w.~+/=-]{16,}')]
-_cred_res = [(what, re.compile(r'(?<![\w-])'+pat)) for what,pat in _creds]
-
-def _secrets(s):
-    "`(kind, first characters)` for each string in `s` that looks like a credential, in order"
-    s = re.sub(r'\\[nrt]', ' ', s)
-    ms = sorted((m.start(), what, m.group()[:12]+'…') for what,r in _cred_res for m in r.finditer(s))
-    return [m[1:] for m in ms]
-
 # %% ../nbs/02_cli.ipynb #1ffc95de
-def _secret_params(u):
-    "The query parameters of URL `u` that `secret_params` names"
-    sp = {p.lower() for p in secret_params}
-    return sorted({k for k,_ in parse_qsl(urlsplit(u).query, keep_blank_values=True) if k.lower() in sp})
-
 def _problems(lines):
     "`(line number, message, whether it fails the check)` for what is wrong in `lines`, `(number, line, ended)` triples"
     res,seen = [],{}
@@ -222,9 +206,10 @@ def _problems(lines):
         elif not is_record(r): res.append((i, 'damaged: not a cachy record', True))
         elif not ended: res.append((i, 'no newline at the end: cachy skips this line until it next writes', True))
         else: seen.setdefault(r['key'], []).append((i, l))
-        if isinstance(r, dict) and isinstance(u := r.get('url'), str) and (ps := _secret_params(u)):
-            res.append((i, f"the URL carries a credential: {', '.join(ps)}", True))
-        res += [(i, f"looks like {what}: {s}", True) for what,s in _secrets(l.decode('utf-8', 'replace'))]
+        if isinstance(r, dict) and isinstance(u := r.get('url'), str):
+            if ps := secret_query(u): res.append((i, f"the URL carries a credential: {', '.join(ps)}", True))
+            if userinfo(u): res.append((i, "the URL carries a user name or password", True))
+        res += [(i, f"looks like {what}: {s}", True) for what,s in secret_values_in(l.decode('utf-8', 'replace'))]
     for k,ls in seen.items():
         served = ls[0][0] if len(k) == 8 else ls[-1][0]
         for j,(n,l) in enumerate(ls[1:], 1):

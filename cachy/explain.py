@@ -10,6 +10,7 @@ __all__ = ['path_str', 'path_keys', 'sketch', 'differences', 'closest']
 # %% ../nbs/05_explain.ipynb #40971d8e
 import hashlib,json,re
 from functools import cache
+from .creds import secret_name
 
 # %% ../nbs/05_explain.ipynb #834f7d24
 _re = cache(re.compile)
@@ -27,7 +28,6 @@ def path_keys(p):
 
 # %% ../nbs/05_explain.ipynb #e3c5189d
 _MISSING = object()
-_secret = r'(?i)(?:^|[_-])(?:api_?key|key|token|secret|password|passwd|auth|authorization|cookie|credentials?|signature|sig)$'
 
 _canon = json.JSONEncoder(sort_keys=True, separators=(',',':'), ensure_ascii=False).encode
 
@@ -40,11 +40,17 @@ def _cut(s, n=30): return s if len(s) <= n else s[:n]+'…'
 def _preview(v, name='', n=30):
     "A short text showing `v`, found under `name`: at most `n` characters of a string"
     if v is _MISSING: return 'nothing'
-    if isinstance(name, str) and _re(_secret).search(name): return f'(hidden, digest {_digest(v, str)})'
+    if secret_name(name): return '(hidden)'
     if isinstance(v, str): return repr(_cut(v, n))
     if isinstance(v, list): return f'[{len(v)} items]'
     if isinstance(v, dict): return '{' + _cut(', '.join(sorted(map(str, v))), 40) + '}'
     return json.dumps(v)
+
+def _secretive(v, name=''):
+    "Whether value `v`, found under `name`, is or holds a value under a credential's name"
+    if secret_name(name): return True
+    if isinstance(v, dict): return any(_secretive(x, k) for k,x in v.items())
+    return isinstance(v, list) and any(map(_secretive, v))
 
 def _value_at(v, ks):
     "The value at keys and indexes `ks` of `v`, or `_MISSING`"
@@ -78,7 +84,7 @@ def sketch(body, hdrs, stream, norm=str, n=12, limit=1000):
         parts,shapes = _parts(body, n)
         res = dict(stream=bool(stream), hdrs={h:_preview(v, h, 60) for h,v in hdrs.items()},
                    shape={path_str(k):s for k,s in shapes.items()},
-                   parts={path_str(k):[_digest(v, norm), _preview(v, k[-1] if k else '')] for k,v in parts.items()})
+                   parts={path_str(k):['' if _secretive(v, k[-1] if k else '') else _digest(v, norm), _preview(v, k[-1] if k else '')] for k,v in parts.items()})
         if n <= 1 or len(json.dumps(res)) <= limit: return res
         n -= 3
 
@@ -93,7 +99,7 @@ def differences(rec, body, hdrs, stream, norm=str):
     for p,(d,prev) in (rec.get('parts') or {}).items():
         ks = path_keys(p)
         v = _value_at(body, ks)
-        if v is _MISSING or _digest(v, norm) != d: res.append((p or 'body', prev, _preview(v, ks[-1] if ks else '')))
+        if v is _MISSING or d and _digest(v, norm) != d: res.append((p or 'body', prev, _preview(v, ks[-1] if ks else '')))
     return res
 
 # %% ../nbs/05_explain.ipynb #90c868f1

@@ -33,8 +33,8 @@ def test_resp_keep_empty_keeps_all(srv, on, oai, cfile, monkeypatch):
 
 def test_traceback_prompt_hits(srv, on, oai):
     on()
-    tb = lambda pid, cell, addr, ln: (f'Why does this fail?\nFile /tmp/ipykernel_{pid}/{cell}.py:3, line {ln}, in f\n'
-                                      f'  <Model object at {addr}> in /tmp/tmp{pid}abcdef')
+    tb = lambda pid, cell, addr, ln: (f'Why does this fail?\n  File "/tmp/ipykernel_{pid}/{cell}.py", line {ln}, in f\n'
+                                      f'Cell In[{cell}], line {ln}\n  <Model object at {addr}> in /tmp/tmp{pid}abcdef')
     ask = lambda p: oai.chat.completions.create(model='gpt-x', messages=[{'role': 'user', 'content': p}]).choices[0].message.content
     a = ask(tb(4242, 1234567, '0x7f3a2c1b9e50', 7))
     b = ask(tb(977, 88, '0x7f00aa00bb00', 9))
