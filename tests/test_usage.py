@@ -1,0 +1,247 @@
+"`cachy.usage` on the bodies providers send: the loopback server's builders, records that cachy wrote, Bedrock's binary stream, and garbage"
+import base64,importlib.util,json,random,subprocess,sys,zlib
+from pathlib import Path
+import httpx,pytest
+import cachy.usage as cu
+from cachy.cli import _events
+from cachy.usage import events,usage,price,has_prices
+from server import sse,recs,_chat,_chat_chunks,_response,_response_events,_message,_message_events,_cand,_cand_chunks
+
+def c5(model, i, o, c=0, w=0): return dict(model=model, input=i, output=o, cached=c, written=w)
+
+def _usage_chunks(n, model, text, u):
+    "`_chat_chunks` as OpenAI sends them with `stream_options={'include_usage': True}`: `usage` null, then a last chunk with it"
+    *cs,done = [c.replace('"logprobs"', '"usage": null, "logprobs"') for c in _chat_chunks(n, model, text)]
+    return ''.join(cs) + sse(None, {'id': f'chatcmpl-{n}', 'object': 'chat.completion.chunk', 'model': model, 'choices': [], 'usage': u}) + done
+
+# Real shapes of usage objects with prompt caching, from the providers' documentation
+oai_u = {'prompt_tokens': 2006, 'completion_tokens': 300, 'total_tokens': 2306,
+         'prompt_tokens_details': {'cached_tokens': 1920, 'audio_tokens': 0}, 'completion_tokens_details': {'reasoning_tokens': 128}}
+resp_u = {'input_tokens': 2006, 'output_tokens': 300, 'total_tokens': 2306,
+          'input_tokens_details': {'cached_tokens': 1920}, 'output_tokens_details': {'reasoning_tokens': 128}}
+ant_u = {'input_tokens': 21, 'cache_creation_input_tokens': 188086, 'cache_read_input_tokens': 0, 'output_tokens': 393,
+         'cache_creation': {'ephemeral_5m_input_tokens': 188086, 'ephemeral_1h_input_tokens': 0}, 'service_tier': 'standard'}
+gem_u = {'promptTokenCount': 2006, 'candidatesTokenCount': 300, 'thoughtsTokenCount': 128, 'totalTokenCount': 2434,
+         'cachedContentTokenCount': 1920, 'promptTokensDetails': [{'modality': 'TEXT', 'tokenCount': 2006}]}
+
+def test_builders():
+    "Every body the loopback server sends, plain and streamed"
+    text = 'a few words of reply'
+    assert usage(json.dumps(_chat(1, 'gpt-4o-2024-08-06', text))) == c5('gpt-4o-2024-08-06', 5, 7)
+    assert usage(''.join(_chat_chunks(1, 'gpt-4o', text))) is None
+    assert usage(_usage_chunks(1, 'gpt-4o', text, oai_u)) == c5('gpt-4o', 2006, 300, 1920)
+    assert usage(json.dumps(_response(1, 'gpt-5', text))) == c5('gpt-5', 5, 7)
+    assert usage(''.join(_response_events(1, 'gpt-5', text))) == c5('gpt-5', 5, 7)
+    assert usage(json.dumps(_message(1, 'claude-sonnet-4-5-20250929', text))) == c5('claude-sonnet-4-5-20250929', 5, 7)
+    assert usage(''.join(_message_events(1, 'claude-sonnet-4-5-20250929', text)), 'text/event-stream') == c5('claude-sonnet-4-5-20250929', 5, 7)
+    assert usage(json.dumps(_cand(1, 'gemini-2.5-flash', text))) == c5('gemini-2.5-flash', 5, 7)
+    assert usage(''.join(_cand_chunks(1, 'gemini-2.5-flash', text))) == c5('gemini-2.5-flash', 5, 7)
+    assert usage(json.dumps([_cand(1, 'gemini-2.5-flash', w, False) for w in text.split()])) == c5('gemini-2.5-flash', 5, 7)
+
+def test_caching_and_reasoning():
+    "`input` holds every prompt token, `cached` and `written` among them; `output` holds reasoning"
+    assert usage(json.dumps(_chat(1, 'o3', 'x') | {'usage': oai_u})) == c5('o3', 2006, 300, 1920)
+    assert usage(json.dumps(_response(1, 'o3', 'x') | {'usage': resp_u})) == c5('o3', 2006, 300, 1920)
+    assert usage(json.dumps(_message(1, 'claude-x', 'x') | {'usage': ant_u})) == c5('claude-x', 188107, 393, 0, 188086)
+    assert usage(json.dumps(_cand(1, 'gemini-x', 'x') | {'usage': gem_u})) == c5('gemini-x', 2006, 428, 1920)
+
+def test_anthropic_stream_later_counts_win():
+    "`message_delta`'s counts replace `message_start`'s; those it lacks are kept"
+    start = {'input_tokens': 3, 'cache_creation_input_tokens': 0, 'cache_read_input_tokens': 5000, 'output_tokens': 1}
+    evs = [e.replace('"usage": {"input_tokens": 5, "output_tokens": 1}', f'"usage": {json.dumps(start)}')
+           .replace('"usage": {"output_tokens": 7}', '"usage": {"output_tokens": 61, "input_tokens": 4, "cache_read_input_tokens": null}')
+           for e in _message_events(1, 'claude-x', 'some reply')]
+    assert usage(''.join(evs)) == c5('claude-x', 5004, 61, 5000)
+
+def test_events_as_the_cli_read_them():
+    "`events` gives what `cachy.cli._events` gave, on every stream the server sends"
+    for s in (_chat_chunks(1, 'm', 'a b'), _response_events(1, 'm', 'a b'), _message_events(1, 'm', 'a b'), _cand_chunks(1, 'm', 'a b c')):
+        s = ''.join(s)
+        assert events(s) == _events(s) and len(events(s)) > 2
+
+def test_recorded(tmp_path, srv):
+    "The responses as cachy writes them in `cachy.jsonl`, read back"
+    from cachy import enable_cachy,disable_cachy,doms
+    enable_cachy(cache_dir=tmp_path, doms=doms+('127.0.0.1',))
+    try:
+        with httpx.Client(base_url=srv.url) as c:
+            for p,j in (('/v1/chat/completions', dict(model='gpt-4o', messages=[dict(role='user', content='hi')])),
+                        ('/v1/responses', dict(model='gpt-5', input='hi')),
+                        ('/v1/messages', dict(model='claude-x', messages=[dict(role='user', content='hi')])),
+                        ('/v1beta/models/gemini-2.5-flash:generateContent', dict(contents=[dict(parts=[dict(text='hi')])]))):
+                c.post(p, json=j)
+                with c.stream('POST', p.replace(':generate', ':streamGenerate'), json=j | dict(stream=True)) as r: r.read()
+            c.get('/bytes?ct=image/png')
+    finally: disable_cachy()
+    rs = recs(tmp_path/'cachy.jsonl')
+    got = [usage(base64.b64decode(r['response']) if r['binary'] else r['response'], (r.get('headers') or {}).get('content-type', ''), r['url']) for r in rs]
+    assert got == [c5('gpt-4o', 5, 7), None, c5('gpt-5', 5, 7), c5('gpt-5', 5, 7), c5('claude-x', 5, 7), c5('claude-x', 5, 7),
+                   c5('gemini-2.5-flash', 5, 7), c5('gemini-2.5-flash', 5, 7), None]
+
+def _frame(event, payload, typ='event'):
+    "An AWS event-stream message, as Bedrock's `converse-stream` sends it"
+    def hdr(k, v): return bytes([len(k)]) + k.encode() + b'\x07' + len(v).to_bytes(2, 'big') + v.encode()
+    h = hdr(':event-type', event) + hdr(':content-type', 'application/json') + hdr(':message-type', typ)
+    h += bytes([3]) + b':id' + b'\x04' + (7).to_bytes(4, 'big')
+    p = json.dumps(payload).encode()
+    m = (16+len(h)+len(p)).to_bytes(4, 'big') + len(h).to_bytes(4, 'big')
+    m += zlib.crc32(m).to_bytes(4, 'big') + h + p
+    return m + zlib.crc32(m).to_bytes(4, 'big')
+
+bed_u = {'inputTokens': 12, 'outputTokens': 40, 'totalTokens': 1652, 'cacheReadInputTokens': 1500, 'cacheWriteInputTokens': 100}
+bed_stream = b''.join([_frame('messageStart', {'role': 'assistant', 'p': 'abcd'}),
+                       *[_frame('contentBlockDelta', {'contentBlockIndex': 0, 'delta': {'text': w}, 'p': 'ab'}) for w in ('Hel', 'lo')],
+                       _frame('contentBlockStop', {'contentBlockIndex': 0}), _frame('messageStop', {'stopReason': 'end_turn'}),
+                       _frame('metadata', {'usage': bed_u, 'metrics': {'latencyMs': 420}, 'p': 'abcdefgh'})])
+bed_url = 'https://bedrock-runtime.us-east-1.amazonaws.com/model/us.anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse'
+
+def test_bedrock():
+    "`converse` JSON and the `converse-stream` event stream; the model comes from the URL"
+    conv = {'output': {'message': {'role': 'assistant', 'content': [{'text': 'Hello'}]}}, 'stopReason': 'end_turn',
+            'usage': bed_u, 'metrics': {'latencyMs': 420}}
+    want = c5('us.anthropic.claude-3-5-sonnet-20240620-v1:0', 1612, 40, 1500, 100)
+    assert usage(json.dumps(conv), 'application/json', bed_url) == want
+    assert usage(bed_stream, 'application/vnd.amazon.eventstream', bed_url+'-stream') == want
+    assert usage(bytearray(bed_stream), url=httpx.URL(bed_url+'-stream')) == want
+    assert usage(bed_stream)['model'] is None
+    assert usage(bed_stream[:-1]) is None
+
+def test_frames_parse_as_botocore_does():
+    "The event stream made above is what botocore reads, and `_frames` reads it alike"
+    es = pytest.importorskip('botocore.eventstream')
+    buf = es.EventStreamBuffer()
+    buf.add_data(bed_stream)
+    ms = list(buf)
+    assert [(m.headers[':event-type'], m.payload) for m in ms] == cu._frames(bed_stream)
+    assert ms[-1].headers[':id'] == 7
+
+def _bodies():
+    "Bodies of every kind, as text and bytes"
+    text = 'a reply of several words'
+    bs = [json.dumps(_chat(1, 'gpt-4o', text)), _usage_chunks(1, 'gpt-4o', text, oai_u), json.dumps(_response(1, 'gpt-5', text)),
+          ''.join(_response_events(1, 'gpt-5', text)), json.dumps(_message(1, 'claude-x', text) | {'usage': ant_u}),
+          ''.join(_message_events(1, 'claude-x', text)), json.dumps(_cand(1, 'gemini-x', text) | {'usage': gem_u}),
+          ''.join(_cand_chunks(1, 'gemini-x', text))]
+    return bs + [b.encode() for b in bs] + [bed_stream]
+
+def _ok(r):
+    "Whether `r` is what `usage` may return"
+    return r is None or (set(r) == {'model', 'input', 'output', 'cached', 'written'} and (r['model'] is None or isinstance(r['model'], str))
+                         and all(type(r[k]) is int and r[k] >= 0 for k in ('input', 'output', 'cached', 'written')) and r['cached'] + r['written'] <= r['input'])
+
+def test_fuzz():
+    "Truncated, mutated and ill-typed bodies: never an exception, always `None` or sound counts"
+    rnd = random.Random(17)
+    for b in _bodies():
+        for n in sorted({rnd.randrange(len(b)) for _ in range(150)}): assert _ok(usage(b[:n]))
+        for _ in range(150):
+            i = rnd.randrange(len(b))
+            m = b[:i] + (bytes([rnd.randrange(256)]) if isinstance(b, bytes) else rnd.choice('{}[]":,\n\r 0-9x\ufffd')) + b[i+1:]
+            assert _ok(usage(m))
+    vals = [None, True, False, -3, 2.5, '7', [], {}, [7], {'a': 1}, 10**30, float('nan')]
+    for u in (oai_u, resp_u, ant_u, gem_u, bed_u):
+        for k in u:
+            for v in vals:
+                for wrap in ({'model': 'm', 'usage': u | {k: v}}, {'modelVersion': 'm', 'usageMetadata': u | {k: v}}):
+                    s = json.dumps(wrap)
+                    assert _ok(usage(s)) and _ok(usage(f'data: {s}\n\ndata: [DONE]\n\n'))
+    for b in (None, 3, 2.5, [], {}, object(), 'x'*(1<<22) + 'usage', '{"usage": {' * 50000, b'\0'*64 + b'usage', memoryview(b'{"usage": {}}')):
+        assert usage(b) is None
+
+def test_fuzz_frames():
+    "Bedrock's stream cut or flipped anywhere"
+    rnd = random.Random(5)
+    for n in range(0, len(bed_stream), 7): assert _ok(usage(bed_stream[:n]))
+    for _ in range(300):
+        i = rnd.randrange(len(bed_stream))
+        assert _ok(usage(bed_stream[:i] + bytes([rnd.randrange(256)]) + bed_stream[i+1:]))
+        hs = bytes(rnd.randrange(256) for _ in range(rnd.randrange(40)))
+        assert isinstance(cu._headers(hs), dict)
+
+def _litellm_map():
+    "litellm's price map, read here the plain way"
+    s = importlib.util.find_spec('litellm')
+    return json.loads((Path(s.submodule_search_locations[0])/'model_prices_and_context_window_backup.json').read_text())
+
+needs_map = pytest.mark.skipif(importlib.util.find_spec('litellm') is None, reason='litellm is not installed')
+
+@needs_map
+def test_price_from_the_map():
+    m = _litellm_map()
+    g,a = m['gpt-4o-2024-08-06'],m['claude-sonnet-4-5-20250929']
+    assert has_prices()
+    assert price('gpt-4o-2024-08-06', 2006, 300, 1920) == pytest.approx(86*g['input_cost_per_token'] + 1920*g['cache_read_input_token_cost'] + 300*g['output_cost_per_token'], rel=1e-12)
+    u = usage(json.dumps(_message(1, 'claude-sonnet-4-5-20250929', 'x') | {'usage': ant_u | {'cache_read_input_tokens': 1000}}))
+    assert price(**u) == pytest.approx(21*a['input_cost_per_token'] + 1000*a['cache_read_input_token_cost'] + 188086*a['cache_creation_input_token_cost'] + 393*a['output_cost_per_token'], rel=1e-12)
+    assert price('no-such-model-anywhere', 10, 10) is None
+    assert price('us.anthropic.claude-3-5-sonnet-20240620-v1:0', 1, 0) == m['us.anthropic.claude-3-5-sonnet-20240620-v1:0']['input_cost_per_token']
+
+@needs_map
+def test_price_names():
+    "Prefixes, ARNs and fine-tunes reach their entry; a dated name not in the map its undated one; a region prefix is never dropped"
+    m = _litellm_map()
+    assert price('openai/gpt-4o', 1000, 10) == price('gpt-4o', 1000, 10)
+    assert price('models/gemini-2.5-flash', 1000, 10) == price('gemini-2.5-flash', 1000, 10)
+    assert price('gpt-4o-2031-01-01', 1000, 10) == price('gpt-4o', 1000, 10)
+    assert price('arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-5-sonnet-20240620-v1:0', 1000, 10) == price('anthropic.claude-3-5-sonnet-20240620-v1:0', 1000, 10)
+    ft = m['ft:gpt-4o-mini-2024-07-18']
+    assert price('ft:gpt-4o-mini-2024-07-18:acme::abc123', 1000, 0) == pytest.approx(1000*ft['input_cost_per_token'])
+    assert 'xx.anthropic.claude-3-5-sonnet-20240620-v1:0' not in m and price('xx.anthropic.claude-3-5-sonnet-20240620-v1:0', 1, 1) is None
+    assert price('sample_spec', 1, 1) is None
+
+@needs_map
+def test_price_tiers():
+    "A long prompt is priced at the tier it exceeds, as the map says"
+    e = _litellm_map()['gemini-2.5-pro']
+    assert price('gemini-2.5-pro', 200_000, 10) == pytest.approx(200_000*e['input_cost_per_token'] + 10*e['output_cost_per_token'])
+    assert price('gemini-2.5-pro', 300_000, 10, 100_000) == pytest.approx(200_000*e['input_cost_per_token_above_200k_tokens'] + 10*e['output_cost_per_token_above_200k_tokens']
+                                                                          + 100_000*e['cache_read_input_token_cost_above_200k_tokens'])
+
+@pytest.fixture
+def no_map(monkeypatch):
+    "No litellm price map to be found"
+    monkeypatch.setattr(cu, '_price_file', lambda: None)
+    cu._prices.cache_clear()
+    yield
+    cu._prices.cache_clear()
+
+def test_no_map(no_map):
+    assert not has_prices()
+    assert price('gpt-4o', 10, 10) is None
+
+def test_bad_map(monkeypatch, tmp_path):
+    "A map that is not JSON, or not an object, is no map"
+    for s in ('{"gpt-4o": ', '[1, 2]', '{"gpt-4o": {"input_cost_per_token": "1", "output_cost_per_token": 1}}'):
+        (tmp_path/'m.json').write_text(s)
+        monkeypatch.setattr(cu, '_price_file', lambda: tmp_path/'m.json')
+        cu._prices.cache_clear()
+        assert price('gpt-4o', 10, 10) is None
+    cu._prices.cache_clear()
+
+def test_first_name_in_the_map_decides(monkeypatch, tmp_path):
+    "A dated name the map prices by `tiered_pricing`, or not at all, gets no price, not its undated alias's"
+    m = {'m': {'input_cost_per_token': 1, 'output_cost_per_token': 2}, 'm-2024-01-01': {'tiered_pricing': [{'input_cost_per_token': 5, 'range': [0, 10]}]},
+         'm-2025-01-01': {'mode': 'chat'}, 'n': {'input_cost_per_token': 1}, 'sample_spec': {'input_cost_per_token': 0, 'output_cost_per_token': 0}}
+    (tmp_path/'m.json').write_text(json.dumps(m))
+    monkeypatch.setattr(cu, '_price_file', lambda: tmp_path/'m.json')
+    cu._prices.cache_clear()
+    try:
+        assert [price(k, 10, 1) for k in ('m', 'm-2026-01-01', 'm-2024-01-01', 'm-2025-01-01', 'sample_spec')] == [12.0, 12.0, None, None, None]
+        assert (price('n', 10, 0), price('n', 10, 1)) == (10.0, None) and type(price('n', 10, 0)) is float
+    finally: cu._prices.cache_clear()
+
+def _run(code):
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout.splitlines()[-1])
+
+def test_imports():
+    "`import cachy` leaves `cachy.usage` alone; `import cachy.usage` reads no map and imports neither litellm nor cachy's core; nor does finding the map"
+    assert _run('import sys,json,cachy; print(json.dumps("cachy.usage" in sys.modules))') is False
+    got = _run('''
+import sys,json
+import cachy.usage as cu
+a = [m in sys.modules for m in ("litellm", "cachy.core")] + [cu._prices.cache_info().currsize]
+cu.has_prices()
+print(json.dumps(a + ["litellm" in sys.modules]))''')
+    assert got == [False, False, 0, False]
