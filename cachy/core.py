@@ -21,6 +21,7 @@ import httpx
 try: import httpx2
 except ImportError: httpx2 = None
 from fastcore.meta import delegates
+from . import answer
 from .creds import secret_params,secret_param
 from .store import Store,cache_file,warn
 from .legacy import earlier_keys
@@ -158,60 +159,6 @@ def _key(req, stream=False):
 def _recordable(status):
     "Whether a response with `status` is recorded"
     return 200 <= status < 300 or (400 <= status < 500 and status not in (401, 403, 408, 409, 429))
-
-# %% ../nbs/00_core.ipynb #8d3f0b6c
-_err_codes = dict(invalid_request_error=400, invalid_prompt=400, authentication_error=401, invalid_api_key=401, permission_error=403,
-    not_found_error=404, request_too_large=413, rate_limit_error=429, rate_limit_exceeded=429, insufficient_quota=429, api_error=500,
-    server_error=500, overloaded_error=529, timeout_error=504, INVALID_ARGUMENT=400, FAILED_PRECONDITION=400, OUT_OF_RANGE=400,
-    UNAUTHENTICATED=401, PERMISSION_DENIED=403, NOT_FOUND=404, RESOURCE_EXHAUSTED=429, CANCELLED=499, INTERNAL=500, UNKNOWN=500,
-    UNAVAILABLE=503, DEADLINE_EXCEEDED=504)
-
-def _err_status(e):
-    "`(status, name)` of the error object `e` a provider sent: its HTTP code, or the status its type or code stands for; 500 if unknown"
-    for f in ('code', 'status', 'type'):
-        v = e.get(f) if isinstance(e, dict) else None
-        if type(v) is int and 100 <= v < 600: return v,str(e.get('status') or e.get('type') or v)
-        if isinstance(v, str) and v in _err_codes: return _err_codes[v],v
-    return 500,'unknown error'
-
-# %% ../nbs/00_core.ipynb #7c2e9f31
-def _events(txt):
-    "`(name, data)` of each server-sent event in `txt`"
-    for blk in re.split(r'\r?\n\r?\n', txt):
-        name,data = None,[]
-        for l in blk.splitlines():
-            f,_,v = l.partition(':')
-            if f == 'event': name = v.strip()
-            elif f == 'data': data.append(v[1:] if v.startswith(' ') else v)
-        if name or data: yield name,'\n'.join(data)
-
-def _loads(s):
-    "`s` parsed as JSON, or `None`"
-    try: return json.loads(s)
-    except (ValueError, TypeError, RecursionError): return None
-
-_answer_keys = {'error', 'type', 'code', 'message', 'status', 'param', 'details'}
-
-def _error_in(o, name=None, event=False):
-    "The error object that `o` reports, as the data of event `name` of a stream (`event`) or as a JSON body; `None` if none"
-    if not isinstance(o, dict): return None
-    t = o.get('type')
-    if name == 'error' or t == 'error': return o.get('error') or o
-    if name == 'response.failed' or t == 'response.failed': return (o.get('response') or {}).get('error') or {}
-    e = o.get('error')
-    return e if isinstance(e, dict) and (event or o.keys() <= _answer_keys) else None
-
-def _inband(raw, ct=''):
-    "`(status, name)` of an error reported inside the successful response `raw` (bytes), or `None`"
-    if b'error' not in raw and b'failed' not in raw: return None
-    txt = bytes(raw).decode('utf-8', 'replace')
-    if 'event-stream' in ct or txt.startswith(('data:', 'event:')):
-        for name,data in _events(txt):
-            if (name == 'error' or 'error' in data or 'failed' in data) and (e := _error_in(_loads(data), name, True)) is not None: return _err_status(e)
-        return None
-    o = _loads(txt) if 'json' in ct else None
-    for x in o if isinstance(o, list) else [o]:
-        if (e := _error_in(x)) is not None: return _err_status(e)
 
 # %% ../nbs/00_core.ipynb #e8926370
 _text_types = 'text/','json','xml','javascript','event-stream','yaml','x-www-form-urlencoded'
@@ -393,7 +340,7 @@ def _write(c, rec, replace=False):
 def _unkept(status, headers, raw):
     "Why a live response with `status`, `headers` and body `raw` is not recorded, or `None` if it is"
     if not _recordable(status): return f"status {status}, which may differ next time"
-    if status < 300 and (e := _inband(raw, headers.get('content-type', ''))) and not _recordable(e[0]):
+    if status < 300 and (e := answer.error(raw, headers.get('content-type', ''))) and not _recordable(e[0]):
         return f"the body reports an error that may differ next time: {e[1]} ({e[0]})"
 
 def _keep(c, key, req, stream, status, headers, raw):
@@ -443,7 +390,11 @@ _unfinished = weakref.WeakSet()
 class _Recording:
     "What records the live response to one request, or says why it did not"
     def __init__(self, c, key, req, stream): self.c,self.key,self.req,self.stream = c,key,req,stream
-    def __call__(self, status, headers, raw): _keep(self.c, self.key, self.req, self.stream, status, headers, raw)
+    def __call__(self, status, headers, raw):
+        try: _keep(self.c, self.key, self.req, self.stream, status, headers, raw)
+        except Exception as e:
+            self.skip(f"recording it failed: {e!r}")
+            if 'record' not in _warned: _warned.add('record'); warn(f"cachy: could not record a response ({e!r}); the call itself is not affected")
     def skip(self, why): _note(self.c, 'unrecorded', self.key, self.req, why)
     def body(self, status, headers): return _Body(partial(self, status, headers), self.skip)
 

@@ -1,10 +1,10 @@
-"`cachy.usage` on the bodies providers send: the loopback server's builders, records that cachy wrote, Bedrock's binary stream, and garbage"
+"`cachy.answer` on the bodies providers send: the loopback server's builders, records that cachy wrote, Bedrock's binary stream, and garbage"
 import base64,importlib.util,json,random,subprocess,sys,zlib
 from pathlib import Path
 import httpx,pytest
-import cachy.usage as cu
+import cachy.answer as cu
 from cachy.cli import _events
-from cachy.usage import events,usage,price,has_prices
+from cachy.answer import events,usage,price,has_prices
 from server import sse,recs,_chat,_chat_chunks,_response,_response_events,_message,_message_events,_cand,_cand_chunks
 
 def c5(model, i, o, c=0, w=0): return dict(model=model, input=i, output=o, cached=c, written=w)
@@ -236,11 +236,11 @@ def _run(code):
     return json.loads(r.stdout.splitlines()[-1])
 
 def test_imports():
-    "`import cachy` leaves `cachy.usage` alone; `import cachy.usage` reads no map and imports neither litellm nor cachy's core; nor does finding the map"
-    assert _run('import sys,json,cachy; print(json.dumps("cachy.usage" in sys.modules))') is False
+    "`import cachy` leaves `cachy.answer` alone; `import cachy.answer` reads no map and imports neither litellm nor cachy's core; nor does finding the map"
+    assert _run('import sys,json,cachy; print(json.dumps("cachy.answer" in sys.modules))') is False
     got = _run('''
 import sys,json
-import cachy.usage as cu
+import cachy.answer as cu
 a = [m in sys.modules for m in ("litellm", "cachy.core")] + [cu._prices.cache_info().currsize]
 cu.has_prices()
 print(json.dumps(a + ["litellm" in sys.modules]))''')
