@@ -6,9 +6,9 @@ Every figure comes from `worker.py` in a fresh process per implementation and si
 directly in that implementation's record format, with ~2 KB chat completions. A *hit* is `httpx.Client.post`
 answered by cachy; the *MockTransport* floor is the same call with cachy off, answered by an in-process
 `httpx.MockTransport`; a *miss* is a new request that MockTransport answers and cachy records, less the same call
-with cachy off. pycachy (PyPI `pycachy`) runs in a virtual environment made on first use in
-`benchmarks/.venv-pycachy`, with the same httpx version as this one. `--quick` is CI's smoke test: sizes 0 and
-1,000, few calls, no pycachy.
+with cachy off. pycachy (PyPI `pycachy`) runs in a virtual environment made on first use, `bench-pycachy` in the
+tests' cache folder (`CACHY_TEST_CACHE`, else `~/.cache/cachy-tests`: see tests/envs.py), with the same httpx version
+as this one. `--quick` is CI's smoke test: sizes 0 and 1,000, few calls, no pycachy.
 
 It also times `from cachy import enable_cachy` in fresh processes, over the import of its dependencies (httpx, httpx2,
 fastcore, filelock), with bytecode caching on as it is for users."""
@@ -17,8 +17,10 @@ from pathlib import Path
 import httpx
 
 here = Path(__file__).resolve().parent
+sys.path.insert(0, str(here.parent/'tests'))
+from envs import cache_dir,venv as _venv
 worker = here/'worker.py'
-venv = here/'.venv-pycachy'
+venv = cache_dir()/'bench-pycachy'
 
 def env():
     "The environment for workers: no cachy settings, nothing added to the import path"
@@ -27,13 +29,8 @@ def env():
 def sh(*cmd, **kw): return subprocess.run([str(c) for c in cmd], env=env(), check=True, **kw)
 
 def pycachy_python():
-    "The Python of the virtual environment holding pycachy, made (or repaired) on first use"
-    py = venv/('Scripts/python.exe' if os.name == 'nt' else 'bin/python')
-    if not py.exists(): sh(sys.executable, '-m', 'venv', venv)
-    if subprocess.run([str(py), '-c', 'import cachy.core,httpx'], env=env(), capture_output=True).returncode:
-        print(f"installing pycachy and httpx {httpx.__version__} into {venv} ...", file=sys.stderr)
-        sh(py, '-m', 'pip', 'install', '-q', 'pycachy', f'httpx=={httpx.__version__}')
-    return py
+    "The Python of the virtual environment holding pycachy and this httpx, made on first use (again when httpx changes)"
+    return _venv(venv, ['pycachy', f'httpx=={httpx.__version__}'])
 
 def version(py, dist):
     return sh(py, '-c', f'import importlib.metadata as m; print(m.version({dist!r}))', capture_output=True, text=True).stdout.strip()

@@ -1,10 +1,11 @@
 "What users do by accident, on real files and the loopback server: nothing lost, nothing silent"
-import json,os,shutil,subprocess,sys,warnings
+import json,os,subprocess,sys,warnings
 from pathlib import Path
 import httpx,pytest
 from cachy import enable_cachy,disable_cachy,doms
 from cachy.store import Store
 from server import recs
+from envs import script
 
 ours = doms+('127.0.0.1',)
 
@@ -90,7 +91,7 @@ def test_memory_recording_a_large_stream(srv, tmp_path):
 
 def cli(*args):
     "Run the installed `cachy` command: its exit code, stdout and stderr"
-    r = subprocess.run([shutil.which('cachy'), *map(str, args)], capture_output=True, text=True, timeout=60)
+    r = subprocess.run([script('cachy'), *map(str, args)], capture_output=True, text=True, timeout=60)
     return r.returncode,r.stdout,r.stderr
 
 def test_bom(srv, tmp_path):

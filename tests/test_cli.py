@@ -1,11 +1,12 @@
 "The `cachy` console script, run as users run it: the installed command in a subprocess"
-import json,os,shutil,subprocess,sys
+import json,os,subprocess,sys
 import httpx,pytest
 from cachy.core import enable_cachy,disable_cachy,doms
 from cachy.store import Store
 from server import _message_events
+from envs import script
 
-CACHY = shutil.which('cachy')
+CACHY = script('cachy')
 SUBS = 'stats','ls','show','compact','prune','check'
 CALLS = dict(mini=('POST', '/v1/chat/completions', dict(model='gpt-4o-mini', messages=[])),
              big=('POST', '/v1/chat/completions', dict(model='gpt-4o', messages=[dict(role='user', content='hi')])),

@@ -1,50 +1,61 @@
 """Drop-in for pycachy: every release's key reproduced, and the files pycachy wrote replayed through the real SDKs.
 
 Three levels, from the key up:
-- every pycachy release on PyPI (downloaded into build/pycachy/) computes, with its own `_key`, a key that
-  `pycachy_keys` finds and labels with that release;
+- every pycachy release on PyPI (downloaded into `pycachy/` in the tests' cache folder, see `envs.py`) computes, with
+  its own `_key`, a key that `pycachy_keys` finds and labels with that release;
 - pycachy 0.0.22 (httpx2 SDKs) and 0.0.15 (httpx SDKs), installed from PyPI into virtual environments this module
-  makes, record a project's calls through the real SDKs; this project replays the file with zero requests;
+  makes (in the same folder), record a project's calls through the real SDKs; this project replays the file with
+  zero requests;
 - the files recorded that way are kept in tests/fixtures/ and replayed on every run, in replay and record mode.
 
+A recording environment holds only what it is given, never the packages of the Python running the tests: pycachy, the
+SDKs it patches and the clients `pycachy_calls` drives itself (httpx, requests); the current SDKs and those clients at
+the versions this environment has, so that pycachy records the very requests the replay here sends. Not
+`--system-site-packages`: it gives the base interpreter's packages, not those of the virtual environment the tests
+run in. Not a `.pth` naming this environment's site-packages: it misses packages in user site or on PYTHONPATH,
+layers two environments that pip resolved apart, and puts this project's editable install beside pycachy, both
+imported as `cachy`. Installed explicitly, the environment is the same wherever the dev dependencies live; its stamp
+(the requirements with their versions, the Python it was made from) tells when it is stale, so that an SDK upgraded
+here makes it again.
+
 `python tests/test_pycachy.py` records tests/fixtures/ again."""
-import json,os,shutil,subprocess,sys,zipfile
+import json,shutil,subprocess,sys,zipfile
 import importlib.util
+from importlib.metadata import version
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import httpx,pytest
 import pycachy_calls
+from envs import cache_dir,clean_env,lock,script,venv
 from cachy import enable_cachy,disable_cachy,cachy_stats
 from cachy.legacy import pycachy_keys
 from cachy.store import Store
 from server import Server,recs
 
 here = Path(__file__).resolve().parent
-work = here.parent/'build'/'pycachy'
+work = cache_dir()/'pycachy'
 fixtures = here/'fixtures'
 releases = ['0.0.1', '0.0.2', '0.0.2.post1', '0.0.3', '0.0.4', '0.0.5', '0.0.6', '0.0.7', '0.0.8', '0.0.9', '0.0.10',
             '0.0.11', '0.0.12', '0.0.13', '0.0.14', '0.0.15', '0.0.16', '0.0.17', '0.0.18', '0.0.19', '0.0.20', '0.0.21', '0.0.22']
-# What each recording environment installs besides pycachy: 0.0.19 and later patch httpx2, which the current SDKs use;
-# earlier releases patch httpx only, which the previous SDK majors use.
-stacks = {'0.0.22': [], '0.0.15': ['openai>=2,<3', 'anthropic<1']}
+# The SDKs each recording environment installs besides pycachy: 0.0.19 and later patch httpx2, which the current SDKs
+# use; earlier releases patch httpx only, which the previous SDK majors use. Every one also installs `clients`, which
+# `pycachy_calls` drives directly. A bare name is installed at the version this environment has.
+stacks = {'0.0.22': ['openai', 'anthropic', 'httpx2'], '0.0.15': ['openai>=2,<3', 'anthropic<1']}
+clients = ['httpx', 'requests']
 
 def _vt(v): return tuple(int(x) for x in v.split('.')[:3])
-
-def _env(**kw): return {k:v for k,v in os.environ.items() if not k.startswith(('CACHY_', 'PYTHONPATH'))} | kw
-
-def _pip(py, *args):
-    subprocess.run([str(py), '-m', 'pip', 'install', '-q', '--disable-pip-version-check', *args], check=True, env=_env())
 
 # Every release's key
 
 def _fetch(v):
     "The source folder of pycachy release `v`, downloaded and unpacked on first use"
     d = work/'src'/v
-    if not (d/'cachy'/'core.py').exists():
-        wd = work/'wheels'/v
-        subprocess.run([sys.executable, '-m', 'pip', 'download', '-q', '--no-deps', '--disable-pip-version-check',
-                        '--only-binary', ':all:', '-d', str(wd), f'pycachy=={v}'], check=True, capture_output=True, env=_env())
-        with zipfile.ZipFile(next(wd.glob('*.whl'))) as z: z.extractall(d)
+    with lock(d):
+        if not (d/'cachy'/'core.py').exists():
+            wd = work/'wheels'/v
+            subprocess.run([sys.executable, '-m', 'pip', 'download', '-q', '--no-deps', '--disable-pip-version-check',
+                            '--only-binary', ':all:', '-d', str(wd), f'pycachy=={v}'], check=True, capture_output=True, env=clean_env())
+            with zipfile.ZipFile(next(wd.glob('*.whl'))) as z: z.extractall(d)
     return d
 
 @pytest.fixture(scope='module')
@@ -106,22 +117,19 @@ def test_public_names(sources):
 
 # Files pycachy wrote, replayed
 
+def _reqs(v):
+    "What the recording environment of pycachy `v` installs: a bare name at the version this environment has"
+    return [f'pycachy=={v}', *(r if any(c in r for c in '<>=!~[') else f'{r}=={version(r)}' for r in stacks[v]+clients)]
+
 def _pycachy_python(v):
-    "The Python of a virtual environment with pycachy `v` and the SDKs it patches, made on first use"
-    d = work/f'venv-{v}'
-    py = d/('Scripts/python.exe' if os.name == 'nt' else 'bin/python')
-    stamp,want = d/'cachy-reqs.json',json.dumps([v, *stacks[v]])
-    if not (py.exists() and stamp.exists() and stamp.read_text() == want):
-        subprocess.run([sys.executable, '-m', 'venv', '--clear', '--system-site-packages', str(d)], check=True)
-        _pip(py, f'pycachy=={v}', *stacks[v])
-        stamp.write_text(want)
-    return py
+    "The Python of a virtual environment with pycachy `v`, the SDKs it patches and `clients`, made on first use"
+    return venv(work/f'venv-{v}', _reqs(v))
 
 def record_with_pycachy(v, srv, d):
     "Make `pycachy_calls`' calls with pycachy `v` recording into folder `d`: what they returned"
     out = d/'out.json'
     r = subprocess.run([str(_pycachy_python(v)), str(here/'pycachy_calls.py'), srv.url, str(d), str(out)],
-                       capture_output=True, text=True, timeout=300, env=_env(LITELLM_LOCAL_MODEL_COST_MAP='True'))
+                       capture_output=True, text=True, timeout=300, env=clean_env(LITELLM_LOCAL_MODEL_COST_MAP='True'))
     assert r.returncode == 0, r.stderr[-3000:]
     return json.loads(out.read_text())
 
@@ -189,8 +197,8 @@ def test_fixture_prune_drops_migrated(srv, tmp_path, proxied):
     d,want = _fixture('0.0.15', tmp_path)
     code = (f'import sys; sys.path.insert(0, {str(here)!r}); import pycachy_calls as p; p.via({srv.url!r}); '
             f'from cachy import enable_cachy; enable_cachy(cache_dir={str(d)!r}); p.run()')
-    r = subprocess.run([shutil.which('cachy'), 'prune', '--cache-dir', str(d), '--', sys.executable, '-c', code],
-                       capture_output=True, text=True, timeout=120, env=_env(LITELLM_LOCAL_MODEL_COST_MAP='True'))
+    r = subprocess.run([script('cachy'), 'prune', '--cache-dir', str(d), '--', sys.executable, '-c', code],
+                       capture_output=True, text=True, timeout=120, env=clean_env(LITELLM_LOCAL_MODEL_COST_MAP='True'))
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith('cachy prune: removed 11 entries'), r.stdout
     assert all(len(k) == 20 for k in Store(d/'cachy.jsonl').recs)
