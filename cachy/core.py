@@ -122,12 +122,14 @@ def _body(req):
 # %% ../nbs/00_core.ipynb #f644493b
 _path_head = r'''(?<![^\s"'(=,\[])(?:[A-Za-z]:)?(?:[\\/]+[^\\/\s"'<>|*?:]+)*?[\\/]+'''
 _path_seg = r'''[^\\/\s"'<>|*?:]+'''
+_frame_line = (r'(File \\?"[^"\n]{0,400}?\\?", )line \d+(?=, in\b)', r'\1line N', 'File ')
+_repr_addr = (r'\bat 0x[0-9a-fA-F]{6,16}\b(?=>|, file )', 'at 0xADDR', 'at 0x')
 norm_pats = [
     (r'ipykernel_\d+/\d+\.py', 'ipykernel_N/N.py', 'ipykernel_'),
     (r'<ipython-input-\d+-[0-9a-f]+>', '<ipython-input>', '<ipython-input-'),
     (r'Cell In\[\d+\], line \d+', 'Cell In[N], line N', 'Cell In['),
-    (r'(File \\?"[^"\n]{0,400}?\\?", )line \d+(?=, in\b)', r'\1line N', 'File '),
-    (r'\bat 0x[0-9a-fA-F]{6,16}\b(?=>|, file )', 'at 0xADDR', 'at 0x'),
+    _frame_line,
+    _repr_addr,
     (r'/var/folders/[\w-]+/[\w-]+/T/', '/tmp/', '/var/folders/'),
     (r'/tmp/tmp[\w-]{6,}', '/tmp/tmpX', '/tmp/tmp'),
     (_path_head + r'(?:site|dist)-packages(?=[\\/])', '<site-packages>', '-packages'),
@@ -140,19 +142,19 @@ _rx = cache(re.compile)
 
 def _has(s, lit): return lit in s if lit.__class__ is str else any(map(s.__contains__, lit))
 
-def _norm(s):
-    "`s` with each pattern of `norm_pats` replaced, but those whose literal `s` lacks"
-    for p in norm_pats:
+def _norm(s, pats=None):
+    "`s` with each pattern of `pats` (default `norm_pats`) replaced, but those whose literal `s` lacks"
+    for p in norm_pats if pats is None else pats:
         if len(p) < 3 or (p[2] in s if p[2].__class__ is str else _has(s, p[2])): s = _rx(p[0]).sub(p[1], s)
     return s
 
 # %% ../nbs/00_core.ipynb #a12d0b0b
 _kv = 'cachy key 2'
 
-def _key(req, stream=False):
-    "The cache key of `req`, whose body has been read"
+def _key(req, stream=False, pats=None):
+    "The cache key of `req`, whose body has been read, normalised with `pats` (default `norm_pats`)"
     h = ''.join(f'{k}: {v}\n' for k,v in _hdrs(req).items())
-    parts = _kv, req.method, _url(req), 'stream' if stream else '', h, _norm(_body(req))
+    parts = _kv, req.method, _url(req), 'stream' if stream else '', h, _norm(_body(req), pats)
     return hashlib.sha256('\n'.join(parts).encode('utf-8', 'surrogatepass')).hexdigest()[:20]
 
 # %% ../nbs/00_core.ipynb #d22c2387
@@ -239,32 +241,59 @@ def replay(rec, req):
 _modes = 'record','replay','refresh'
 
 class ReplayMiss(BaseException):
-    "A request that cachy, in replay mode, has no recorded response for"
+    "A request that cachy, in replay mode, has no recorded response for: `why`, then `advice` on recording it"
+    def __init__(self, why, advice=''):
+        super().__init__(f"{why}\n{advice}" if advice else why)
+        self.why,self.advice = why,advice
 
 def _mode(mode=None):
-    "The mode to use: `mode`, else `CACHY_MODE`, else `record`"
-    m = mode or os.environ.get('CACHY_MODE') or 'record'
-    if m not in _modes: raise ValueError(f"cachy: unknown mode {m!r}; valid modes are {', '.join(_modes)}")
-    return m
+    "`(mode, where it was set)`: `mode`, else `CACHY_MODE`, else `record`"
+    env = os.environ.get('CACHY_MODE')
+    m,src = (mode,'mode=') if mode else (env,'CACHY_MODE') if env else ('record',None)
+    if m not in _modes: raise ValueError(f"cachy: unknown mode {m!r}{' (from CACHY_MODE)' if src == 'CACHY_MODE' else ''}; valid modes are {', '.join(_modes)}")
+    return m,src
 
 # %% ../nbs/00_core.ipynb #e9a6a286
-def _miss_msg(c, key, req, stream):
-    "Why replay failed for `req`, and what to do"
-    m,u = req.method,_url(req)
-    head = f"cachy (replay mode): no recorded response for {m} {u} (key {key}) in {c.store.path}."
-    ks = c.store.keys_for(m, u) if not c.store.err else []
-    cands = [(k,s) for k in ks if isinstance(s := (c.store.get(k) or {}).get('req'), dict)]
-    best = closest(cands, _payload(req), _hdrs(req), stream, _norm)
-    if c.store.err: why = f"The file could not be read: {c.store.err}."
-    elif not ks: why = "Nothing is recorded for this method and URL."
-    elif best is None: why = f"{len(ks)} entr{'y is' if len(ks)==1 else 'ies are'} recorded for this method and URL, by an earlier cachy that kept no sketch of the request."
-    else:
-        k,ds = best
-        n = f"the one entry" if len(ks) == 1 else f"the closest of the {len(ks)} entries"
-        why = (f"Compared with {n} recorded for this method and URL (key {k}), it differs in:" +
-               ''.join(f"\n  {w}: recorded {a}, sent {b}" for w,a,b in ds[:5]) + (f"\n  and {len(ds)-5} more" if len(ds) > 5 else '')
-               if ds else f"It matches the closest entry recorded for this method and URL (key {k}) in every part kept: the key may have been made under other settings (norm_pats, ignore_fields, key_hdrs).")
-    return f"{head}\n{why}\nTo record it, run this call once with network access in record mode: unset CACHY_MODE, or call enable_cachy(mode='record')."
+def _compared(c, ks, req, stream):
+    "What the closest of the entries `ks` (recorded for the method and URL of `req`) says of why `req` missed"
+    best = closest([(k,s) for k in ks if isinstance(s := (c.store.get(k) or {}).get('req'), dict)], _payload(req), _hdrs(req), stream, _norm)
+    if best is None: return f"{_nouns(len(ks), 'entry is', 'entries are')} recorded for this method and URL, by an earlier cachy that kept no sketch of the request."
+    k,ds = best
+    which = "the one entry" if len(ks) == 1 else f"the closest of the {len(ks)} entries"
+    if not ds: return (f"It matches {which} recorded for this method and URL (key {k}) in every part kept: "
+                       "the key may have been made under other settings (norm_pats, ignore_fields, key_hdrs).")
+    more = f"\n  and {len(ds)-5} more" if len(ds) > 5 else ''
+    return f"Compared with {which} recorded for this method and URL (key {k}), it differs in:" + ''.join(f"\n  {w}: recorded {a}, sent {b}" for w,a,b in ds[:5]) + more
+
+def _nouns(n, one, many):
+    "`1 entry is`, `2 entries are`"
+    return f"{n:,} {one if n == 1 else many}"
+
+# %% ../nbs/00_core.ipynb #4d7f2b96
+_before = {_frame_line: (r'\bline \d+, in\b', 'line N, in', 'line '), _repr_addr: (r'\b0x[0-9a-fA-F]{6,16}\b', '0xADDR', '0x')}
+
+def _why(c, key, req, stream):
+    "Why `req`, with `key`, is not in the store of configuration `c`"
+    if c.store.err: return f"The file could not be read: {c.store.err}."
+    ks = c.store.keys_for(req.method, _url(req))
+    why = _compared(c, ks, req, stream) if ks else "Nothing is recorded for this method and URL."
+    if not ks and (n := sum(len(k) == 8 for k in c.store)):
+        why += (f" {_nouns(n, 'entry was', 'entries were')} recorded by pycachy, which kept no method or URL, so they cannot be compared;"
+                " debug=True shows the pycachy keys tried for each call.")
+    if (old := _key(req, stream, [_before.get(p, p) for p in norm_pats])) != key and old in c.store:
+        why += (f"\nAn entry recorded by an earlier cachy (key {old}) matches this call once every 0x number and 'line N, in' is taken"
+                " for noise, as that cachy took them: it may answer another question, so it is not served.")
+    return why
+
+def _advice(src):
+    "How to record a call, in replay mode set by `src`"
+    how = "unset CACHY_MODE, or set it to record" if src == 'CACHY_MODE' else "call enable_cachy(mode='record')"
+    return f"To record it, run this call once with network access in record mode: {how}."
+
+def _miss(c, key, req, stream):
+    "The `ReplayMiss` for `req`, which has `key`, under configuration `c`"
+    head = f"cachy (replay mode): no recorded response for {req.method} {_url(req)} (key {key}) in {c.store.path}."
+    return ReplayMiss(f"{head}\n{_why(c, key, req, stream)}", _advice(c.mode_from))
 
 # %% ../nbs/00_core.ipynb #eb4ed971
 _counts,_clock = Counter(),threading.Lock()
@@ -295,6 +324,7 @@ class Config:
     debug: object
     mode: str
     args: dict
+    mode_from: str = None
     used: str = None
     hosts: dict = field(default_factory=dict)
 
@@ -321,7 +351,7 @@ def _lookup(c, req, stream):
         if (rec := _earlier(c, key, req, stream)) is not None: return key,rec
     if c.mode == 'replay':
         _note(c, 'replay_failure', key, req)
-        raise ReplayMiss(_miss_msg(c, key, req, stream))
+        raise _miss(c, key, req, stream)
     _note(c, 'miss', key, req)
     return key,None
 
@@ -430,19 +460,31 @@ def finish_in_thread(close):
     t.start()
     return t
 
+async def _within(aclose, until, body):
+    "Await `aclose()` until time `until`; past it, give up on `body`, then cancel"
+    import asyncio
+    task = asyncio.ensure_future(aclose())
+    if not (await asyncio.wait([task], timeout=max(until-time.monotonic(), 0)))[0]:
+        body.fail(f"it was left half read, and not finished within {_exit_wait} s of exit")
+        task.cancel()
+
 def finish_on_loop(loop, aclose, until, body):
     "Read an async stream's rest on its event loop `loop` by awaiting `aclose()`, for `_finish_streams`, by time `until`"
     if loop is None or loop.is_closed(): return body.fail("it was left half read, and its event loop had closed at exit")
     import asyncio
-    job = asyncio.wait_for(aclose(), max(until-time.monotonic(), 0))
+    job = _within(aclose, until, body)
     try:
-        if loop.is_running(): asyncio.run_coroutine_threadsafe(job, loop).result()
+        if loop.is_running(): asyncio.run_coroutine_threadsafe(job, loop).result(max(until-time.monotonic(), 0)+1)
         else: loop.run_until_complete(job)
     except BaseException: body.fail(f"it was left half read, and not finished within {_exit_wait} s of exit")
 
 class _TeeBase:
     "A live response `res` read through: its chunks reach the caller as they come, and all of them the `_Body` `body`"
     def __init__(self, res, body): self.res,self.body,self.it,self.loop,self.draining = res,body,None,None,False
+    def _ended(self):
+        "The live iterator stopped: at the body's end if httpx closed the response after its last chunk, else it was closed early"
+        if self.res.is_closed: self.body.end()
+        else: self.body.fail("its reading was closed before the end")
 
 def _tee_classes(mod):
     "`(Tee, ATee)`: sync and async streams over a live response for `mod` (httpx or httpx2)"
@@ -457,7 +499,7 @@ def _tee_classes(mod):
                 raise
         def _next(self):
             try: return self.body.add(next(self.it))
-            except StopIteration: self.body.end()
+            except StopIteration: self._ended()
             except BaseException as e:
                 self.body.broke(e)
                 raise
@@ -478,11 +520,11 @@ def _tee_classes(mod):
             try:
                 while (b := await self._next()) is not None: yield b
             except GeneratorExit:
-                if running_loop() is self.loop: await self._drain()
+                if running_loop() is self.loop and not getattr(self.loop, '_asyncgens_shutdown_called', False): await self._drain()
                 raise
         async def _next(self):
             try: return self.body.add(await anext(self.it))
-            except StopAsyncIteration: self.body.end()
+            except StopAsyncIteration: self._ended()
             except BaseException as e:
                 self.body.broke(e)
                 raise
@@ -625,7 +667,8 @@ def enable_cachy(
     global _cfg
     args = dict(cache_dir=cache_dir, doms=doms, hdrs=hdrs, debug=debug, mode=mode)
     keep = ({'content-type'} | {h.lower() for h in hdrs or ()}) - _never
-    c = Config(store=_store(cache_dir), doms=_dom_set(doms), hdrs=keep, debug=debug, mode=_mode(mode), args=args, used=os.environ.get('CACHY_USED'))
+    m,src = _mode(mode)
+    c = Config(store=_store(cache_dir), doms=_dom_set(doms), hdrs=keep, debug=debug, mode=m, mode_from=src, args=args, used=os.environ.get('CACHY_USED'))
     if (s := c.store).err and s.path not in _warned:
         _warned.add(s.path)
         warn(f"cachy: cannot read {s.path} ({s.err}); calls go " + ("nowhere: replay mode" if c.mode == 'replay' else "live and are not recorded"))

@@ -1,5 +1,5 @@
 "A loopback HTTP server speaking the OpenAI, Anthropic and Gemini wire formats, counting the requests it receives"
-import gzip,hashlib,json,re,threading,time
+import gzip,hashlib,json,re,socket,struct,threading,time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler,ThreadingHTTPServer
 from urllib.parse import parse_qsl,urlsplit
@@ -137,6 +137,27 @@ def _cand_chunks(n, model, text):
     ws = _words(text)
     for i,w in enumerate(ws): yield f'data: {json.dumps(_cand(n, model, w, i == len(ws)-1))}\r\n\r\n'
 
+# Streams that fail, chosen by the model's name: `cut-N` breaks the connection after N events, `stall-S` waits S seconds
+# after the first event, `inband-KIND` sends the provider's own error event after the first two.
+def _inband(path, kind, n):
+    "The error event that the provider at `path` sends inside a 200 stream, for `kind`"
+    if path == '/v1/messages':
+        typ = {'overloaded': 'overloaded_error', 'api': 'api_error', 'invalid': 'invalid_request_error'}[kind]
+        return sse('error', {'type': 'error', 'error': {'type': typ, 'message': f'{typ} #{n}'}})
+    if path == '/v1/responses':
+        if kind == 'error': return sse('error', {'type': 'error', 'code': 'server_error', 'message': f'boom #{n}', 'param': None, 'sequence_number': 9})
+        return sse('response.failed', {'type': 'response.failed', 'sequence_number': 9,
+                                       'response': _response(n, 'm', None, 'failed') | {'error': {'code': 'server_error', 'message': f'failed #{n}'}}})
+    if path == '/v1/chat/completions': return sse(None, {'error': {'message': f'upstream died #{n}', 'type': 'server_error', 'param': None, 'code': None}})
+    return f'data: {json.dumps({"error": {"code": 503, "message": f"overloaded #{n}", "status": "UNAVAILABLE"}})}\r\n\r\n'
+
+def _failing(events, model, path, n):
+    "`events`, made to fail as `model` names, or as they are"
+    if model.startswith('inband-'):
+        evs = list(events)
+        return [*evs[:2], _inband(path, model[7:], n)]
+    return events
+
 class _HTTPServer(ThreadingHTTPServer):
     "Room in the listen backlog for many processes connecting at once"
     request_queue_size,daemon_threads = 256,True
@@ -202,24 +223,26 @@ def _handler(srv):
             if code != 200:
                 err = _ant_err if p == '/v1/messages' else _gem_err if gem else _oai_err
                 return self.send_json(err(code, n, model), code, {'retry-after-ms': '1'})
+            self.cut = int(model[4:]) if model.startswith('cut-') else int(q['cut']) if 'cut' in q else None
+            self.stall = float(model[6:]) if model.startswith('stall-') else float(q['stall']) if 'stall' in q else 0
             if p == '/v1/chat/completions':
                 text = f'reply {n}: {_text_of((data["messages"] or [{}])[-1].get("content"))}'
-                if stream: return self.send_sse(_chat_chunks(n, model, text))
+                if stream: return self.send_sse(_failing(_chat_chunks(n, model, text), model, p, n))
                 return self.send_json(_chat(n, model, text))
             if p == '/v1/responses':
                 inp = data.get('input')
                 text = f'reply {n}: {inp if isinstance(inp, str) else _text_of(inp[-1]["content"])}'
                 echo = {k:data[k] for k in ('instructions', 'tools', 'temperature') if k in data}
-                if stream: return self.send_sse(_response_events(n, model, text, echo))
+                if stream: return self.send_sse(_failing(_response_events(n, model, text, echo), model, p, n))
                 return self.send_json(_response(n, model, text, echo=echo))
             if p == '/v1/messages':
                 beta = self.headers.get('anthropic-beta')
                 text = f'reply {n}: {_text_of((data["messages"] or [{}])[-1].get("content"))}' + (f' [with {beta}]' if beta else '')
-                if stream: return self.send_sse(_message_events(n, model, text))
+                if stream: return self.send_sse(_failing(_message_events(n, model, text), model, p, n))
                 return self.send_json(_message(n, model, text))
             if gem:
                 text = f'reply {n}: {_text_of(data["contents"][-1]["parts"])}'
-                if gem[2] == 'streamGenerateContent': return self.send_sse(_cand_chunks(n, model, text))
+                if gem[2] == 'streamGenerateContent': return self.send_sse(_failing(_cand_chunks(n, model, text), model, p, n))
                 return self.send_json(_cand(n, model, text))
             if p == '/v1/audio/transcriptions':
                 f = _file_part(body, ct)
@@ -268,11 +291,20 @@ def _handler(srv):
             self.send_header('cache-control', 'no-cache')
             self.extra_headers()
             self.end_headers()
-            for e in events:
+            for i,e in enumerate(events):
+                if i == self.cut: return self.reset()
                 b = e.encode()
                 self.wfile.write(b'%x\r\n%s\r\n' % (len(b), b))
                 self.wfile.flush()
                 if srv.pace: time.sleep(srv.pace)
+                if i == 0 and self.stall: time.sleep(self.stall)
             self.wfile.write(b'0\r\n\r\n')
             self.wfile.flush()
+
+        def reset(self):
+            "Break the connection in the middle of a response, as a network or a crashed server does"
+            self.close_connection = True
+            try: self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+            except OSError: pass
+            self.connection.close()
     return Handler
