@@ -15,6 +15,7 @@ from contextvars import ContextVar
 from contextlib import contextmanager
 from dataclasses import dataclass,field
 from datetime import timedelta
+from fnmatch import fnmatchcase
 from functools import cache,partial
 from urllib.parse import urlsplit
 import httpx
@@ -30,30 +31,46 @@ from .explain import sketch,closest
 # %% ../nbs/00_core.ipynb #76a46eec
 doms = ('chatgpt.com', 'api.openai.com', 'api.anthropic.com', 'generativelanguage.googleapis.com', 'api.deepseek.com',
         'api.fireworks.ai', 'openrouter.ai', 'api.groq.com', 'api.together.xyz', 'api.mistral.ai', 'api.x.ai',
-        'api.moonshot.ai', 'api.moonshot.cn')
+        'api.moonshot.ai', 'api.moonshot.cn', 'openai.azure.com', 'services.ai.azure.com', 'cognitiveservices.azure.com',
+        'bedrock-runtime.*.amazonaws.com', 'bedrock-runtime-fips.*.amazonaws.com', 'aiplatform.googleapis.com', '*-aiplatform.googleapis.com')
 
 # %% ../nbs/00_core.ipynb #ea6983ce
 def _dom(d):
-    "`(host, port)` for the `doms` entry `d`: a host, `host:port` or a URL; port `None` when any port will do"
+    "`(host, port)` for the `doms` entry `d`: a host or host pattern, `host:port` or a URL; port `None` when any port will do"
     s = d.strip().lower() if isinstance(d, str) else ''
     try: u = urlsplit(s if '://' in s else '//'+s); h,p = u.hostname,u.port
     except ValueError: h = None
-    if not h or not re.fullmatch(r'[\w.-]+|[0-9a-f:.]+', h):
+    if not h or not re.fullmatch(r'[\w.*-]+|[0-9a-f:.]+', h) or h.strip('*.') == '':
         raise ValueError(f"cachy: {d!r} in doms is not a host (give hosts like 'api.x.ai' or '127.0.0.1:8000')")
     return h,p
 
+# %% ../nbs/00_core.ipynb #2a61d0f8
 def _dom_set(doms):
     "`doms` (a host, or hosts) as a set of `(host, port)` pairs"
     return {_dom(d) for d in ((doms,) if isinstance(doms, str) else doms)}
 
-def _allowed(url, ds):
-    "Whether `url`'s host is in `ds` (from `_dom_set`) or a subdomain of one of them"
-    port = url.port or (443 if url.scheme=='https' else 80)
-    parts = url.host.split('.')
+# %% ../nbs/00_core.ipynb #4c1d8b27
+def _within(host, port, ds):
+    "Whether `host` (on `port`) is a host of `ds`, a set of `(host or pattern, port)`, or a subdomain of one"
+    parts = host.split('.')
+    pats = [(h.split('.'),p) for h,p in ds if '*' in h]
     for i in range(len(parts)):
         h = '.'.join(parts[i:])
         if (h,None) in ds or (h,port) in ds: return True
+        if any(p in (None,port) and len(ls) == len(parts)-i and all(map(fnmatchcase, parts[i:], ls)) for ls,p in pats): return True
     return False
+
+# %% ../nbs/00_core.ipynb #3c8a2f57
+_never_hosts = _dom_set(['s3.amazonaws.com', 's3.*.amazonaws.com', 's3.*.*.amazonaws.com', 's3-*.amazonaws.com', 's3-*.*.amazonaws.com',
+    'sts.amazonaws.com', 'sts.*.amazonaws.com', 'sso.*.amazonaws.com', 'oidc.*.amazonaws.com', 'cognito-identity.*.amazonaws.com',
+    'oauth2.googleapis.com', 'sts.googleapis.com', 'iamcredentials.googleapis.com', 'accounts.google.com', 'metadata.google.internal',
+    'login.microsoftonline.com', 'login.windows.net', '169.254.169.254'])
+
+# %% ../nbs/00_core.ipynb #1a7f3e09
+def _allowed(url, ds):
+    "Whether `url`'s host is in `ds` (from `_dom_set`) or a subdomain of one of them, and not a host cachy never caches"
+    port = url.port or (443 if url.scheme=='https' else 80)
+    return _within(url.host, port, ds) and not _within(url.host, port, _never_hosts)
 
 # %% ../nbs/00_core.ipynb #9b8a8b62
 _all_ = ['secret_params']
@@ -182,13 +199,13 @@ def _utf8(b):
         return d.decode(b'', final=True) == ''
     except UnicodeDecodeError: return False
 
-def _record(c, key, req, stream, status, headers, raw):
-    "The record of a live response to `req` with `status`, `headers` and decoded body `raw` (bytes, kept as they are unless normalised)"
+def _record(c, key, req, stream, status, headers, raw, **extra):
+    "The record of a response to `req` with `status`, `headers`, decoded body `raw` (bytes, kept as they are unless normalised) and `extra` fields"
     ct = headers.get('content-type', '')
     text = (not raw or any(t in ct for t in _text_types)) and _utf8(raw)
     if text and (resp_norm_pats or _typed(raw)): raw = _norm_resp(raw.decode())
-    return dict(key=key, response=raw, status_code=status, binary=not text,
-                headers={k.lower():v for k,v in headers.items() if k.lower() in c.hdrs}, method=req.method, url=_url(req), req=_sketch(req, stream))
+    return dict(key=key, response=raw, status_code=status, binary=not text, headers={k.lower():v for k,v in headers.items() if k.lower() in c.hdrs},
+                method=req.method, url=_url(req), **extra, req=_sketch(req, stream))
 
 # %% ../nbs/00_core.ipynb #7a2b7c9e
 resp_norm_pats = []
@@ -246,12 +263,14 @@ class ReplayMiss(BaseException):
         super().__init__(f"{why}\n{advice}" if advice else why)
         self.why,self.advice = why,advice
 
-def _mode(mode=None):
-    "`(mode, where it was set)`: `mode`, else `CACHY_MODE`, else `record`"
-    env = os.environ.get('CACHY_MODE')
+def _mode(mode=None, offline=None):
+    "`(mode, where it was set)`: `mode`, else `CACHY_MODE`, else `record`; `replay` and `offline` when `offline` (else `CACHY_OFFLINE`) is on"
+    env,off = os.environ.get('CACHY_MODE'),offline if offline is not None else os.environ.get('CACHY_OFFLINE', '').lower() in ('1', 'true', 'yes', 'on')
     m,src = (mode,'mode=') if mode else (env,'CACHY_MODE') if env else ('record',None)
     if m not in _modes: raise ValueError(f"cachy: unknown mode {m!r}{' (from CACHY_MODE)' if src == 'CACHY_MODE' else ''}; valid modes are {', '.join(_modes)}")
-    return m,src
+    if not off: return m,src
+    if mode and mode != 'replay': raise ValueError(f"cachy: offline is replay mode, sealed; mode={mode!r} contradicts it")
+    return 'replay','offline' if offline else 'CACHY_OFFLINE'
 
 # %% ../nbs/00_core.ipynb #e9a6a286
 def _compared(c, ks, req, stream):
@@ -285,25 +304,84 @@ def _why(c, key, req, stream):
                 " for noise, as that cachy took them: it may answer another question, so it is not served.")
     return why
 
+_hows = {'mode=': "call enable_cachy(mode='record')", 'CACHY_MODE': "unset CACHY_MODE, or set it to record",
+         'CACHY_OFFLINE': "unset CACHY_OFFLINE and CACHY_MODE", 'offline': "call enable_cachy(offline=False, mode='record')"}
+
 def _advice(src):
     "How to record a call, in replay mode set by `src`"
-    how = "unset CACHY_MODE, or set it to record" if src == 'CACHY_MODE' else "call enable_cachy(mode='record')"
-    return f"To record it, run this call once with network access in record mode: {how}."
+    return f"To record it, run this call once with network access in record mode: {_hows.get(src, _hows['mode='])}."
+
+def _sealed(c, req, why):
+    "The `ReplayMiss` for `req`, which would reach the network in offline mode, because `why`"
+    return ReplayMiss(f"cachy (offline): {req.method} {_url(req)} would reach {req.url.host}, {why}; offline mode lets no request out but to loopback hosts.",
+                      _advice(c.mode_from))
 
 def _miss(c, key, req, stream):
     "The `ReplayMiss` for `req`, which has `key`, under configuration `c`"
     head = f"cachy (replay mode): no recorded response for {req.method} {_url(req)} (key {key}) in {c.store.path}."
     return ReplayMiss(f"{head}\n{_why(c, key, req, stream)}", _advice(c.mode_from))
 
+# %% ../nbs/00_core.ipynb #5d9b2e17
+def _plural(n, one, many=None): return f"{n:,} {one if n == 1 else many or one+'s'}"
+
+def summary(st):
+    "One line saying what cachy did and saved, from the figures `st` of `cachy_stats()` (or their sum over processes)"
+    saved = [x for x in (st['saved_s'] and _dur(st['saved_s']), st['saved_tokens'] and _plural(st['saved_tokens'], 'token'),
+                         st['saved_usd'] is not None and f"~${st['saved_usd']:,.2f}") if x]
+    res = _plural(st['hit'], 'hit') + (f" saved {', '.join(saved)}" if saved else '')
+    res += f"; {st['recorded']:,} recorded, {_plural(st['miss'], 'miss', 'misses')}, {_plural(st['replay_failure'], 'replay failure')}"
+    if ps := st.get('passed'):
+        hs = sorted(ps, key=lambda h: -ps[h])
+        res += f"; {st['pass']:,} passed through live: {', '.join(hs[:3])}" + (f" and {len(hs)-3} more" if len(hs) > 3 else '')
+    return f"cachy: {res}" + (f"; {st['file']}" if st.get('file') else '')
+
+class _Stats(dict):
+    "What `cachy_stats()` returns: a dict, shown as the line `summary` makes of it"
+    def __repr__(self): return summary(self)
+
 # %% ../nbs/00_core.ipynb #eb4ed971
-_counts,_clock = Counter(),threading.Lock()
+_counts,_passed,_savings,_priced,_clock = Counter(),Counter(),Counter(),Counter(),threading.Lock()
 _shown = dict(hit='HIT', miss='MISS', replay_failure='MISS', unrecorded='NOT RECORDED', **{'pass':'PASS'})
 
 def _note(c, what, key, req, why=''):
     "Count `what` happening to `req`, and print it if debugging"
-    with _clock: _counts[what] += 1
+    with _clock:
+        _counts[what] += 1
+        if what == 'pass': _passed[req.url.host] += 1
     if (s := _shown.get(what)) and c.debug and (c.debug != 'miss' or s in ('MISS', 'NOT RECORDED')):
         print(f"cachy {s} {key or '-'} {req.method} {_url(req)}" + (f" ({why})" if why else ''))
+
+def _cost(req, headers, raw, took):
+    "What the live call to `req` cost: `took`, its seconds, and the `usage` its answer `raw` reports"
+    u = answer.usage(raw, headers.get('content-type', ''), _url(req)) if raw else None
+    return ({} if took is None else dict(took=round(took, 3))) | ({} if u is None else dict(usage=u))
+
+def _saved(rec):
+    "Add what the hit on `rec` saved to this process's savings; `saved 2.1 s, 1,284 tokens`, for the debug line"
+    t,u = rec.get('took'),rec.get('usage')
+    t = t if type(t) in (int, float) and t > 0 else 0
+    u = u if isinstance(u, dict) and all(type(u.get(f, 0)) is int for f in ('input', 'output', 'cached', 'written')) else None
+    n = u and u.get('input', 0)+u.get('output', 0)
+    with _clock:
+        _savings['s'] += t
+        if n:
+            _savings['tokens'] += n
+            _priced[str(u.get('model')), u.get('input', 0), u.get('output', 0), u.get('cached', 0), u.get('written', 0)] += 1
+    said = [x for x in (t and _dur(t), n and f"{n:,} tokens") if x]
+    return 'saved ' + ', '.join(said) if said else ''
+
+def _usd(priced):
+    "The estimated price of the tokens in `priced`, `(model, input, output, cached, written)` → hits; `None` if none is known"
+    ps = [(p, n) for (m,*ts),n in priced if (p := answer.price(m, *ts)) is not None]
+    return round(sum(p*n for p,n in ps), 6) if ps else None
+
+def _dur(s):
+    "Seconds `s` as people say them: `850 ms`, `4.2 s`, `2 min 13 s`"
+    if s < 1: return f"{s*1000:.0f} ms"
+    if s < 60: return f"{s:.1f} s"
+    m,s = divmod(round(s), 60)
+    h,m = divmod(m, 60)
+    return (f"{h} h " if h else '') + f"{m} min {s} s"
 
 def _used(c, key):
     "Track the use of entry `key` for `cachy prune`, in the file `CACHY_USED` named when cachy was enabled"
@@ -311,8 +389,12 @@ def _used(c, key):
         with open(c.used, 'a') as f: f.write(key+'\n')
 
 def cachy_stats():
-    "Counts of what cachy did in this process"
-    return {k:_counts[k] for k in ('hit','miss','recorded','pass','replay_failure')}
+    "What cachy did in this process: counts, the hosts it let through live (`passed`), what its hits saved, and the file"
+    with _clock:
+        st = {k:_counts[k] for k in ('hit','miss','recorded','pass','replay_failure')} | dict(passed=dict(_passed.most_common()))
+        priced = list(_priced.items())
+        st |= dict(saved_s=round(_savings['s'], 3), saved_tokens=_savings['tokens'])
+    return _Stats(st | dict(saved_usd=_usd(priced), file=_cfg and str(_cfg.store.path)))
 
 # %% ../nbs/00_core.ipynb #2f20156d
 @dataclass
@@ -325,35 +407,96 @@ class Config:
     mode: str
     args: dict
     mode_from: str = None
+    offline: bool = False
     used: str = None
     hosts: dict = field(default_factory=dict)
 
 _cfg = None
 _off = ContextVar('cachy_off', default=False)
 
+def _loopback(host): return host in ('localhost', '::1') or host.startswith('127.')
+
 def _ours(c, req):
-    "Whether cachy handles `req` under configuration `c`"
-    if c is None or _off.get(): return False
+    "Whether cachy handles `req` under configuration `c`; `ReplayMiss` for a request offline mode may not let out"
+    if c is None: return False
     u = req.url
+    if _off.get():
+        if c.offline and not _loopback(u.host): raise _sealed(c, req, "inside no_cachy(), which does not unseal offline mode")
+        return False
     if (ok := c.hosts.get(h := (u.host, u.port, u.scheme))) is None: ok = c.hosts[h] = _allowed(u, c.doms)
-    if not ok: _note(c, 'pass', None, req)
+    if not ok:
+        if c.offline and not _loopback(u.host): raise _sealed(c, req, "which is not in doms")
+        _note(c, 'pass', None, req, 'not in doms')
     return ok
+
+# %% ../nbs/00_core.ipynb #6e1a9d42
+_polls = {}
+
+def _nth(key, restart=False):
+    "How many requests with `key` this process made, this one included; with `restart`, counted afresh after a final answer"
+    with _clock:
+        p = _polls.setdefault(key, [0, False])
+        if restart and not p[1]: p[0] = 0
+        p[0] += 1
+        return p[0]
+
+def _seq_key(key, n):
+    "The key of answer `n` (from 2) of the sequence of polls whose first answer has `key`"
+    return hashlib.sha256(f'{_kv} poll {n} of {key}'.encode()).hexdigest()[:20]
+
+# %% ../nbs/00_core.ipynb #1b7e4a90
+def _unended(c, key, req, last):
+    "The `ReplayMiss` for a poll `req` with `key` whose `last` recorded answers end unfinished"
+    why = (f"cachy (replay mode): {req.method} {_url(req)} (key {key}) polls work under way, and the {last} answers recorded for it "
+           f"end in one that says it is not finished, in {c.store.path}.")
+    return ReplayMiss(why, _advice(c.mode_from).replace('run this call once', 'run the polling once, to its end,'))
+
+def _poll(c, key, rec, req):
+    "`(key, record, seq)` for the n-th identical poll `req`, whose first answer `rec` has `key`: the answer it gets, or `None` and where to record it"
+    n,k = _nth(key),key
+    for i in range(2, n+1):
+        if not rec.get('polling'): break
+        if (r := c.store.find(ki := _seq_key(key, i), whole=False)) is None:
+            if c.mode == 'replay':
+                _note(c, 'replay_failure', key, req)
+                raise _unended(c, key, req, i-1)
+            return ki,None,(key, i)
+        rec,k = r,ki
+    return k,rec,(key, n)
+
+def _again(key, req):
+    "In refresh mode: `(key, seq)` to record the live answer to `req`, whose key is `key`, under: the next poll's after one that said unfinished"
+    if req.method != 'GET': return key,None
+    n = _nth(key, restart=True)
+    return _seq_key(key, n) if n > 1 else key,(key, n)
+
+# %% ../nbs/00_core.ipynb #7a2c0f51
+def _polled(req, status, headers, raw, seq):
+    "The fields that place the answer `raw` to `req` in its sequence `seq`, `(first key, n)`: none for a one-shot answer"
+    if seq is None: return {}
+    busy = status < 300 and 'json' in headers.get('content-type', '') and answer.unfinished(raw)
+    with _clock: _polls[seq[0]][1] = busy
+    return dict(seq=seq[1], polling=busy) if busy or seq[1] > 1 else {}
 
 # %% ../nbs/00_core.ipynb #88b14622
 def _lookup(c, req, stream):
-    "`(key, record)`: the record on a hit, `None` if the request must go live; `ReplayMiss` in replay mode"
-    key = _key(req, stream)
-    if c.mode != 'refresh':
-        if (rec := c.store.find(key, whole=False)) is not None:
-            _note(c, 'hit', key, req)
-            _used(c, key)
-            return key,rec
-        if (rec := _earlier(c, key, req, stream)) is not None: return key,rec
+    "`(key, record, seq)`: the record on a hit, else `None`, the key to record the live answer under and its `seq`; `ReplayMiss` in replay mode"
+    key,seq = _key(req, stream),None
+    if c.mode == 'refresh': key,seq = _again(key, req)
+    elif (rec := c.store.find(key, whole=False)) is not None:
+        k,rec,seq = _poll(c, key, rec, req) if rec.get('seq') else (key,rec,None)
+        if rec is not None:
+            _note(c, 'hit', k, req, _saved(rec) + (f"; poll {seq[1]}" if seq else ''))
+            _used(c, k)
+            return k,rec,None
+        key = k
+    elif (rec := _earlier(c, key, req, stream)) is not None: return key,rec,None
+    elif req.method == 'GET': seq = key,_nth(key)
     if c.mode == 'replay':
         _note(c, 'replay_failure', key, req)
         raise _miss(c, key, req, stream)
     _note(c, 'miss', key, req)
-    return key,None
+    return key,None,seq
 
 # %% ../nbs/00_core.ipynb #3ec636f7
 _warned = set()
@@ -373,10 +516,11 @@ def _unkept(status, headers, raw):
     if status < 300 and (e := answer.error(raw, headers.get('content-type', ''))) and not _recordable(e[0]):
         return f"the body reports an error that may differ next time: {e[1]} ({e[0]})"
 
-def _keep(c, key, req, stream, status, headers, raw):
+def _keep(c, key, req, stream, status, headers, raw, seq=None, took=None):
     "Record the live response to `req` with `status`, `headers` and body `raw`, if the next run would get it again"
     if why := _unkept(status, headers, raw): return _note(c, 'unrecorded', key, req, why)
-    if _write(c, _record(c, key, req, stream, status, headers, raw), replace=c.mode=='refresh'):
+    extra = _cost(req, headers, raw, took) | _polled(req, status, headers, raw, seq)
+    if _write(c, _record(c, key, req, stream, status, headers, raw, **extra), replace=c.mode=='refresh'):
         _note(c, 'recorded', key, req)
         _used(c, key)
 
@@ -390,10 +534,9 @@ def _earlier(c, key, req, stream):
     for k,how in earlier_keys(req, stream, extra, ls):
         if (rec := c.store.get(k)) is not None: break
     else: return None
-    st = rec.get('status_code', 200)
-    moved = c.mode == 'record' and _recordable(st) and _write(c, dict(key=key, status_code=st, binary=bool(rec.get('binary')),
-        response=rec['response'] if rec.get('binary') else _norm_resp(rec['response']), method=req.method, url=_url(req), req=_sketch(req, stream),
-        headers={h.lower():v for h,v in (rec.get('headers') or {}).items() if h.lower() in c.hdrs})) is not None
+    st,raw = rec.get('status_code', 200),base64.b64decode(rec['response']) if rec.get('binary') else rec['response'].encode()
+    hs = {h.lower():v for h,v in (rec.get('headers') or {}).items()}
+    moved = c.mode == 'record' and _recordable(st) and _write(c, _record(c, key, req, stream, st, hs, raw)) is not None
     _note(c, 'hit', k, req, how + (f"; copied to {key}" if moved else ''))
     _used(c, key if moved else k)
     return rec
@@ -418,10 +561,11 @@ class _Body:
 _unfinished = weakref.WeakSet()
 
 class _Recording:
-    "What records the live response to one request, or says why it did not"
-    def __init__(self, c, key, req, stream): self.c,self.key,self.req,self.stream = c,key,req,stream
+    "What records the live response to one request, sent at `time.perf_counter()` `t0`, or says why it did not"
+    def __init__(self, c, key, req, stream, seq=None, t0=None): self.c,self.key,self.req,self.stream,self.seq,self.t0 = c,key,req,stream,seq,t0
     def __call__(self, status, headers, raw):
-        try: _keep(self.c, self.key, self.req, self.stream, status, headers, raw)
+        took = None if self.t0 is None else time.perf_counter()-self.t0
+        try: _keep(self.c, self.key, self.req, self.stream, status, headers, raw, self.seq, took)
         except Exception as e:
             self.skip(f"recording it failed: {e!r}")
             if 'record' not in _warned: _warned.add('record'); warn(f"cachy: could not record a response ({e!r}); the call itself is not affected")
@@ -434,24 +578,28 @@ def handle(req, stream, read, send, reply, finish):
     c = _cfg
     if not _ours(c, req): return send()
     if read() is None:
-        _note(c, 'pass', None, req)
+        if c.offline: raise _sealed(c, req, "with a body that cannot be keyed (a file or a stream)")
+        _note(c, 'pass', None, req, 'its body cannot be keyed')
         return send()
-    key,rec = _lookup(c, req, stream)
+    key,rec,seq = _lookup(c, req, stream)
     if rec is not None: return reply(rec)
+    t0 = time.perf_counter()
     with no_cachy(): res = send()
-    return finish(res, _Recording(c, key, req, stream))
+    return finish(res, _Recording(c, key, req, stream, seq, t0))
 
 async def ahandle(req, stream, read, send, reply, finish):
     "Answer `req` (an httpx request) from the file, or send it live and record it: the one caching decision, async"
     c = _cfg
     if not _ours(c, req): return await send()
     if await read() is None:
-        _note(c, 'pass', None, req)
+        if c.offline: raise _sealed(c, req, "with a body that cannot be keyed (a file or a stream)")
+        _note(c, 'pass', None, req, 'its body cannot be keyed')
         return await send()
-    key,rec = _lookup(c, req, stream)
+    key,rec,seq = _lookup(c, req, stream)
     if rec is not None: return await reply(rec)
+    t0 = time.perf_counter()
     with no_cachy(): res = await send()
-    return await finish(res, _Recording(c, key, req, stream))
+    return await finish(res, _Recording(c, key, req, stream, seq, t0))
 
 # %% ../nbs/00_core.ipynb #95c975ef
 def finish_in_thread(close):
@@ -460,7 +608,7 @@ def finish_in_thread(close):
     t.start()
     return t
 
-async def _within(aclose, until, body):
+async def _finish_by(aclose, until, body):
     "Await `aclose()` until time `until`; past it, give up on `body`, then cancel"
     import asyncio
     task = asyncio.ensure_future(aclose())
@@ -472,7 +620,7 @@ def finish_on_loop(loop, aclose, until, body):
     "Read an async stream's rest on its event loop `loop` by awaiting `aclose()`, for `_finish_streams`, by time `until`"
     if loop is None or loop.is_closed(): return body.fail("it was left half read, and its event loop had closed at exit")
     import asyncio
-    job = _within(aclose, until, body)
+    job = _finish_by(aclose, until, body)
     try:
         if loop.is_running(): asyncio.run_coroutine_threadsafe(job, loop).result(max(until-time.monotonic(), 0)+1)
         else: loop.run_until_complete(job)
@@ -662,13 +810,15 @@ def enable_cachy(
     hdrs=None, # Response headers to store besides `content-type`
     debug=False, # Print HIT, MISS or PASS for each request; 'miss': only misses
     mode=None, # 'record', 'replay' or 'refresh'; default: `CACHY_MODE`, else 'record'
+    offline=None, # Replay, and let no request out but to loopback hosts; default: `CACHY_OFFLINE`
 ):
-    "Cache requests to `doms` made through httpx, httpx2, requests and aiohttp in `cachy.jsonl`"
+    "Cache requests to `doms` made through httpx, httpx2, requests, aiohttp and botocore in `cachy.jsonl`"
     global _cfg
-    args = dict(cache_dir=cache_dir, doms=doms, hdrs=hdrs, debug=debug, mode=mode)
+    args = dict(cache_dir=cache_dir, doms=doms, hdrs=hdrs, debug=debug, mode=mode, offline=offline)
     keep = ({'content-type'} | {h.lower() for h in hdrs or ()}) - _never
-    m,src = _mode(mode)
-    c = Config(store=_store(cache_dir), doms=_dom_set(doms), hdrs=keep, debug=debug, mode=m, mode_from=src, args=args, used=os.environ.get('CACHY_USED'))
+    m,src = _mode(mode, offline)
+    c = Config(store=_store(cache_dir), doms=_dom_set(doms), hdrs=keep, debug=debug, mode=m, mode_from=src, offline=src in ('offline', 'CACHY_OFFLINE'),
+               args=args, used=os.environ.get('CACHY_USED'))
     if (s := c.store).err and s.path not in _warned:
         _warned.add(s.path)
         warn(f"cachy: cannot read {s.path} ({s.err}); calls go " + ("nowhere: replay mode" if c.mode == 'replay' else "live and are not recorded"))

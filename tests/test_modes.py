@@ -173,13 +173,15 @@ def test_env_mode_subprocess(srv, on, oai, tmp_path):
 
 def test_stats(srv, on, oai, tmp_path):
     s0 = cachy_stats()
-    assert set(s0) == {'hit', 'miss', 'recorded', 'pass', 'replay_failure'}
+    assert set(s0) == {'hit', 'miss', 'recorded', 'pass', 'replay_failure', 'passed', 'saved_s', 'saved_tokens', 'saved_usd', 'file'}
+    p0 = s0['passed'].get('127.0.0.1', 0)
     on()
     chat(oai), chat(oai), chat(oai, 'b')
     assert delta(s0) == {'hit': 1, 'miss': 2, 'recorded': 2, 'pass': 0, 'replay_failure': 0}
     enable_cachy(cache_dir=tmp_path)
     chat(oai)
     assert delta(s0)['pass'] == 1
+    assert cachy_stats()['passed']['127.0.0.1'] == p0+1
     on(mode='replay')
     with pytest.raises(ReplayMiss): chat(oai, 'c')
     assert delta(s0) == {'hit': 1, 'miss': 2, 'recorded': 2, 'pass': 1, 'replay_failure': 1}
