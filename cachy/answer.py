@@ -122,16 +122,20 @@ def _prelude(b, i):
     import zlib
     return (n, h) if 16 <= n <= len(b)-i and h <= n-16 and zlib.crc32(b[i:i+8]) == _u(b, i+8, 4) else None
 
-def _frames(b):
-    "`(event type, payload)` of each message of event-stream bytes `b`, up to the first that does not check"
+def _messages(b):
+    "`(headers, payload)` of each message of event-stream bytes `b`, up to the first that does not check"
     import zlib
     res,i = [],0
     while (p := _prelude(b, i)):
         n,h = p
         if zlib.crc32(b[i:i+n-4]) != _u(b, i+n-4, 4): break
-        res.append((_headers(b[i+12:i+12+h]).get(':event-type'), b[i+12+h:i+n-4]))
+        res.append((_headers(b[i+12:i+12+h]), b[i+12+h:i+n-4]))
         i += n
     return res
+
+def _frames(b):
+    "`(event type, payload)` of each message of event-stream bytes `b`, up to the first that does not check"
+    return [(h.get(':event-type'), p) for h,p in _messages(b)]
 
 # %% ../nbs/08_answer.ipynb #84ee377d
 def _named(ds):
@@ -191,6 +195,19 @@ def _err_status(e):
         if isinstance(v, str) and v in _err_codes: return _err_codes[v],v
     return 500,'unknown error'
 
+# %% ../nbs/08_answer.ipynb #b02c6f05
+_aws_codes = dict(validationException=400, modelTimeoutException=408, throttlingException=429, internalServerException=500,
+                  modelStreamErrorException=500, serviceUnavailableException=503)
+_aws_kinds = b':message-type\x07\x00\x09exception', b':message-type\x07\x00\x05error'
+
+def _aws_error(b):
+    "`(status, name)` of the first exception or error message in AWS event-stream bytes `b`, or `None`"
+    if not any(k in b for k in _aws_kinds): return None
+    for h,_ in _messages(b):
+        if (t := h.get(':message-type')) == 'exception': return _aws_codes.get(n := h.get(':exception-type') or 'exception', 500),n
+        if t == 'error': return 500,h.get(':error-code') or 'error'
+    return None
+
 # %% ../nbs/08_answer.ipynb #7c2e9f31
 _answer_keys = {'error', 'type', 'code', 'message', 'status', 'param', 'details'}
 
@@ -207,6 +224,7 @@ def error(raw, content_type=''):
     "`(status, name)` of an error reported inside the successful response `raw` (bytes or text), or `None`"
     ct,txt = content_type,raw
     if not isinstance(txt, str):
+        if 'amazon.eventstream' in ct or _prelude(txt, 0): return _aws_error(txt)
         if b'error' not in txt and b'failed' not in txt: return None
         txt = bytes(txt).decode('utf-8', 'replace')
     elif 'error' not in txt and 'failed' not in txt: return None

@@ -750,7 +750,8 @@ def _adapter(name):
 _targets = [('httpx', 'Client', 'send', _mk_send), ('httpx', 'AsyncClient', 'send', _mk_asend),
             ('httpx2', 'Client', 'send', _mk_send), ('httpx2', 'AsyncClient', 'send', _mk_asend),
             ('requests.adapters', 'HTTPAdapter', 'send', _adapter('requests_send')),
-            ('aiohttp.client', 'ClientSession', '_request', _adapter('aiohttp_request'))]
+            ('aiohttp.client', 'ClientSession', '_request', _adapter('aiohttp_request')),
+            ('botocore.httpsession', 'URLLib3Session', 'send', _adapter('botocore_send'))]
 _patched = {}
 
 def _patch(mod):

@@ -27,7 +27,8 @@ def words(name):
 
 # %% ../nbs/07_creds.ipynb #84990a3b
 secret_params = ['key', 'api_key', 'access_token', 'token', 'auth', 'sig', 'signature', 'x-amz-signature',
-    'x-amz-credential', 'x-amz-security-token', 'x-goog-signature', 'x-goog-credential',
+    'x-amz-credential', 'x-amz-security-token', 'x-amz-date', 'x-amz-expires', 'x-amz-algorithm', 'x-amz-signedheaders',
+    'x-goog-signature', 'x-goog-credential', 'x-goog-date', 'x-goog-expires', 'x-goog-algorithm', 'x-goog-signedheaders',
     'sv', 'ss', 'srt', 'sp', 'se', 'st', 'spr', 'sr', 'si', 'sip', 'skoid', 'sktid', 'skt', 'ske', 'sks', 'skv', 'sdd', 'saoid', 'suoid', 'scid']
 
 @cache

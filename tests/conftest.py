@@ -77,7 +77,7 @@ def pytest_runtest_makereport(item, call):
 def _via(dist):
     "The HTTP clients that `dist` requires (without extras), which cachy patches beneath it"
     names = {re.split(r'[ ;<>=!~\[(]', r)[0].lower() for r in requires(dist) or () if 'extra ==' not in r}
-    return ', '.join(c for c in ('httpx2', 'httpx', 'aiohttp', 'requests') if c in names) or dist
+    return ', '.join(c for c in ('httpx2', 'httpx', 'aiohttp', 'requests', 'botocore') if c in names) or dist
 
 def pytest_sessionfinish(session, exitstatus):
     if not _matrix: return

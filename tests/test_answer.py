@@ -4,7 +4,7 @@ from pathlib import Path
 import httpx,pytest
 import cachy.answer as cu
 from cachy.cli import _events
-from cachy.answer import events,usage,price,has_prices
+from cachy.answer import events,usage,price,has_prices,error
 from server import sse,recs,_chat,_chat_chunks,_response,_response_events,_message,_message_events,_cand,_cand_chunks
 
 def c5(model, i, o, c=0, w=0): return dict(model=model, input=i, output=o, cached=c, written=w)
@@ -114,6 +114,37 @@ def test_frames_parse_as_botocore_does():
     ms = list(buf)
     assert [(m.headers[':event-type'], m.payload) for m in ms] == cu._frames(bed_stream)
     assert ms[-1].headers[':id'] == 7
+
+def _exception(name, hs=None):
+    "The message that ends a Bedrock stream failing with exception `name` (or with other headers `hs`)"
+    def hdr(k, v): return bytes([len(k)]) + k.encode() + b'\x07' + len(v).to_bytes(2, 'big') + v.encode()
+    h = b''.join(hdr(k, v) for k,v in (hs or {':exception-type': name, ':content-type': 'application/json', ':message-type': 'exception'}).items())
+    p = b'{"message": "it failed"}'
+    m = (16+len(h)+len(p)).to_bytes(4, 'big') + len(h).to_bytes(4, 'big')
+    m += zlib.crc32(m).to_bytes(4, 'big') + h + p
+    return m + zlib.crc32(m).to_bytes(4, 'big')
+
+@pytest.mark.parametrize('name,want', [('throttlingException', 429), ('internalServerException', 500), ('serviceUnavailableException', 503),
+                                       ('modelStreamErrorException', 500), ('modelTimeoutException', 408), ('validationException', 400), ('newException', 500)])
+def test_bedrock_exception(name, want):
+    "An exception ending Bedrock's event stream is the error it names, as botocore reads it; the answer before it is no error"
+    b = _frame('messageStart', {'role': 'assistant'}) + _exception(name)
+    assert error(b, 'application/vnd.amazon.eventstream') == error(bytearray(b)) == (want, name)
+    es = pytest.importorskip('botocore.eventstream')
+    buf = es.EventStreamBuffer()
+    buf.add_data(b)
+    assert list(buf)[-1].headers[':exception-type'] == name
+    assert error(bed_stream, 'application/vnd.amazon.eventstream') is None
+
+def test_bedrock_error_message():
+    "A protocol `error` message is a 500; a stream cut or flipped anywhere is never an exception"
+    e = _exception(None, {':message-type': 'error', ':error-code': 'InternalFailure', ':error-message': 'x'})
+    assert error(bed_stream + e) == (500, 'InternalFailure')
+    b,rnd = bed_stream + _exception('throttlingException'),random.Random(3)
+    for n in range(0, len(b), 5): assert error(b[:n]) in (None, (429, 'throttlingException'))
+    for _ in range(300):
+        i = rnd.randrange(len(b))
+        assert error(b[:i] + bytes([rnd.randrange(256)]) + b[i+1:], 'application/vnd.amazon.eventstream') in (None, (429, 'throttlingException'))
 
 def _bodies():
     "Bodies of every kind, as text and bytes"

@@ -1,4 +1,4 @@
-"""`import cachy` loads neither requests nor aiohttp; they are patched when the user imports them, before or after
+"""`import cachy` loads none of requests, aiohttp and botocore; they are patched when the user imports them, before or after
 `enable_cachy`, and only while cachy is on. Each case runs in a fresh interpreter, where nothing is imported yet."""
 import json,os,subprocess,sys,textwrap
 import pytest
@@ -13,7 +13,7 @@ def run(code, *args):
 def test_import_cachy_loads_neither():
     assert run('''
         import sys,json,cachy
-        print(json.dumps(['requests' in sys.modules, 'aiohttp' in sys.modules, 'cachy.adapters' in sys.modules]))''') == [False]*3
+        print(json.dumps([m in sys.modules for m in ('requests', 'aiohttp', 'botocore', 'cachy.adapters')]))''') == [False]*4
 
 _calls = '''
 import sys,json,asyncio
@@ -26,7 +26,7 @@ def test_patched_when_imported_after_enable(srv, tmp_path):
     "`enable_cachy()` first, the client library three cells later: its calls are cached, and `disable_cachy` puts it back"
     out = run(_calls + '''
 enable_cachy(cache_dir=d, doms=doms+('127.0.0.1',))
-before = ['requests' in sys.modules, 'aiohttp' in sys.modules]
+before = [m in sys.modules for m in ('requests', 'aiohttp', 'botocore', 'cachy.adapters')]
 import requests
 a = [ns(requests.get(url+'/v1/r')) for _ in range(2)]
 import aiohttp
@@ -34,12 +34,15 @@ async def post():
     async with aiohttp.ClientSession() as s:
         async with s.post(url+'/v1/a', json={'q': 1}) as r: return (await r.json())['n']
 b = [asyncio.run(post()) for _ in range(2)]
+import boto3
+on = sys.modules['botocore.httpsession'].URLLib3Session.send.__module__
 disable_cachy()
-print(json.dumps(dict(before=before, a=a, b=b, names=[requests.adapters.HTTPAdapter.send.__module__, aiohttp.ClientSession._request.__module__])))
+print(json.dumps(dict(before=before, a=a, b=b, on=on, names=[requests.adapters.HTTPAdapter.send.__module__, aiohttp.ClientSession._request.__module__,
+                                                              sys.modules['botocore.httpsession'].URLLib3Session.send.__module__])))
 ''', srv.url, tmp_path)
-    assert out['before'] == [False, False]
+    assert out['before'] == [False]*4 and out['on'] == 'cachy.adapters'
     assert out['a'][0] == out['a'][1] and out['b'][0] == out['b'][1] and srv.total == 2
-    assert out['names'] == ['requests.adapters', 'aiohttp.client']
+    assert out['names'] == ['requests.adapters', 'aiohttp.client', 'botocore.httpsession']
 
 def test_patched_at_enable_when_imported_before(srv, tmp_path):
     out = run(_calls + '''
