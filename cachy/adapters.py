@@ -222,15 +222,6 @@ def _aws_response(hr, url):
     raw = _raw(hr)
     return AWSResponse(url, hr.status_code, raw.headers, raw)
 
-# %% ../nbs/03_adapters.ipynb #5f1f7c1a
-def _typed_err(status, headers, body):
-    "Error `body` with the name header `x-amzn-ErrorType` gives it in its `__type`, where botocore finds it without the header"
-    if status < 300 or not (t := headers.get('x-amzn-errortype')): return body
-    try: o = json.loads(body)
-    except (ValueError, RecursionError): return body
-    if not isinstance(o, dict) or o.keys() & {'__type', 'code', 'Code'}: return body
-    return json.dumps(o | {'__type': t.split(':', 1)[0]}).encode()
-
 # %% ../nbs/03_adapters.ipynb #f3ae9a6c
 def botocore_send(orig):
     "A botocore `URLLib3Session.send` caching around `orig`"
@@ -246,7 +237,7 @@ def botocore_send(orig):
             st,hs = res.status_code,res.headers
             if hs.get('content-encoding', 'identity').lower() not in ('', 'identity'): keep.body(st, hs).fail("it was sent compressed")
             elif s and st < 300: _RawTee(res.raw, keep.body(st, hs))
-            else: keep(st, hs, _typed_err(st, hs, res.content))
+            else: keep(st, hs, res.content)
             return res
         return handle(req, s, lambda: body, lambda: orig(self, request), reply, finish)
     return send

@@ -154,8 +154,8 @@ def _sse(text):
 
 def _read(body, ct):
     "`(model, usage object)` of response `body` with content type `ct`, or `None`"
-    if isinstance(body, (bytearray, memoryview)): body = bytes(body)
-    if isinstance(body, bytes):
+    if isinstance(body, memoryview): body = bytes(body)
+    if isinstance(body, (bytes, bytearray)):
         if b'usage' not in body: return None
         if 'amazon.eventstream' in ct or _prelude(body, 0): return _fold(_loads(p) for _,p in reversed(_frames(body)) if b'usage' in p)
         try: body = body.decode('utf-8')

@@ -181,6 +181,7 @@ def _recordable(status):
 
 # %% ../nbs/00_core.ipynb #e8926370
 _text_types = 'text/','json','xml','javascript','event-stream','yaml','x-www-form-urlencoded'
+_kept = {'content-type', 'x-amzn-errortype'}
 _never = {'content-encoding', 'content-length', 'transfer-encoding'}
 
 def _payload(req):
@@ -808,7 +809,7 @@ def _store(cache_dir=None):
 def enable_cachy(
     cache_dir=None, # Folder of `cachy.jsonl`; default: the nearest folder at or above the cwd with `settings.ini` or `pyproject.toml`
     doms=doms, # Hosts whose requests are cached (subdomains included; `host:port` to require a port); one host may be a string
-    hdrs=None, # Response headers to store besides `content-type`
+    hdrs=None, # Response headers to store besides `content-type` (and AWS's `x-amzn-errortype`)
     debug=False, # Print HIT, MISS or PASS for each request; 'miss': only misses
     mode=None, # 'record', 'replay' or 'refresh'; default: `CACHY_MODE`, else 'record'
     offline=None, # Replay, and let no request out but to loopback hosts; default: `CACHY_OFFLINE`
@@ -816,7 +817,7 @@ def enable_cachy(
     "Cache requests to `doms` made through httpx, httpx2, requests, aiohttp and botocore in `cachy.jsonl`"
     global _cfg
     args = dict(cache_dir=cache_dir, doms=doms, hdrs=hdrs, debug=debug, mode=mode, offline=offline)
-    keep = ({'content-type'} | {h.lower() for h in hdrs or ()}) - _never
+    keep = (_kept | {h.lower() for h in hdrs or ()}) - _never
     m,src = _mode(mode, offline)
     c = Config(store=_store(cache_dir), doms=_dom_set(doms), hdrs=keep, debug=debug, mode=m, mode_from=src, offline=src in ('offline', 'CACHY_OFFLINE'),
                args=args, used=os.environ.get('CACHY_USED'))

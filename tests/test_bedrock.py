@@ -115,7 +115,7 @@ def test_signature_neither_keyed_nor_stored(br, cached):
     text = cached.read_text()
     for v in (KEY, SECRET, TOKEN, h['authorization'], h['authorization'].rsplit('=', 1)[1], h['x-amz-date'], h['x-amz-security-token'], h['amz-sdk-invocation-id']):
         assert v not in text
-    assert 'authorization' not in text.lower() and 'x-amz' not in text.lower()
+    assert 'authorization' not in text.lower() and 'x-amz-' not in text.lower()
     r = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'cachy'), 'check', '--cache-dir', str(cached.parent)], capture_output=True, text=True, timeout=60)
     assert (r.returncode, r.stdout.strip()) == (0, f'cachy check: {cached} OK'), r.stdout + r.stderr
 
@@ -131,7 +131,7 @@ def test_presigned_url_keyed_without_signature(br, cached):
     rs = [requests.post(u, json={}) for u in us]
     assert [r.status_code for r in rs] == [404, 404] and rs[0].json() == rs[1].json() and br.total == 1
     rec, = recs(cached)
-    assert rec['url'] == br.url+'/b/k' and 'amz' not in cached.read_text().lower()
+    assert rec['url'] == br.url+'/b/k' and 'x-amz-' not in cached.read_text().lower()
 
 def test_replay_in_a_fresh_process(br, cached, cfile):
     "What one process recorded, a fresh process in replay mode answers without a single request; a call never recorded raises `ReplayMiss`"

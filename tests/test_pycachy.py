@@ -184,7 +184,7 @@ def test_fixture_migrates(v, srv, tmp_path, proxied):
     old = recs(d/'cachy.jsonl')
     assert replay(srv, d, mode='record') == want
     new = recs(d/'cachy.jsonl')[len(old):]
-    assert len(new) == 11 and all(len(r['key']) == 20 and set(r['headers']) <= {'content-type'} for r in new)
+    assert len(new) == 11 and all(len(r['key']) == 20 and set(r['headers']) <= {'content-type', 'x-amzn-errortype'} for r in new)
     assert {r['url'].split('/')[2] for r in new} == {'api.openai.com', 'api.anthropic.com', 'generativelanguage.googleapis.com'}
     assert not any(pycachy_calls.GKEY in r['url'] for r in new)
     only_ours = tmp_path/'ours'
