@@ -216,7 +216,7 @@ def _handler(srv):
                 try: data = json.loads(body)
                 except ValueError: pass
             p = u.path
-            gem = re.fullmatch(r'/v1\w*/models/([^:/]+):(generateContent|streamGenerateContent)', p)
+            gem = re.fullmatch(r'/v1\w*/(?:projects/[^/]+/locations/[^/]+/publishers/google/)?models/([^:/]+):(generateContent|streamGenerateContent)', p)
             model = str(data.get('model') or q.get('model') or (gem and gem[1]) or '')
             code = int(q['status']) if 'status' in q else int(model[7:]) if model.startswith('status-') else 200
             stream = bool(data.get('stream')) or q.get('stream') == '1'
@@ -225,7 +225,7 @@ def _handler(srv):
                 return self.send_json(err(code, n, model), code, {'retry-after-ms': '1'})
             self.cut = int(model[4:]) if model.startswith('cut-') else int(q['cut']) if 'cut' in q else None
             self.stall = float(model[6:]) if model.startswith('stall-') else float(q['stall']) if 'stall' in q else 0
-            if p == '/v1/chat/completions':
+            if p == '/v1/chat/completions' or re.fullmatch(r'/openai/deployments/[^/]+/chat/completions|/openai/v1/chat/completions', p):
                 text = f'reply {n}: {_text_of((data["messages"] or [{}])[-1].get("content"))}'
                 if stream: return self.send_sse(_failing(_chat_chunks(n, model, text), model, p, n))
                 return self.send_json(_chat(n, model, text))
