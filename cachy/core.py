@@ -168,10 +168,10 @@ def _norm(s, pats=None):
 # %% ../nbs/00_core.ipynb #a12d0b0b
 _kv = 'cachy key 2'
 
-def _key(req, stream=False, pats=None):
+def _key(req, is_stream=False, pats=None):
     "The cache key of `req`, whose body has been read, normalised with `pats` (default `norm_pats`)"
     h = ''.join(f'{k}: {v}\n' for k,v in _hdrs(req).items())
-    parts = _kv, req.method, _url(req), 'stream' if stream else '', h, _norm(_body(req), pats)
+    parts = _kv, req.method, _url(req), 'stream' if is_stream else '', h, _norm(_body(req), pats)
     return hashlib.sha256('\n'.join(parts).encode('utf-8', 'surrogatepass')).hexdigest()[:20]
 
 # %% ../nbs/00_core.ipynb #d22c2387
@@ -325,10 +325,12 @@ def _miss(c, key, req, stream):
 # %% ../nbs/00_core.ipynb #5d9b2e17
 def _plural(n, one, many=None): return f"{n:,} {one if n == 1 else many or one+'s'}"
 
+def _usd_str(usd): return f"~${usd:,.2f}" if usd >= 0.01 or not usd else f"~${usd:.2g}"
+
 def summary(st):
     "One line saying what cachy did and saved, from the figures `st` of `cachy_stats()` (or their sum over processes)"
     saved = [x for x in (st['saved_s'] and _dur(st['saved_s']), st['saved_tokens'] and _plural(st['saved_tokens'], 'token'),
-                         st['saved_usd'] is not None and f"~${st['saved_usd']:,.2f}") if x]
+                         st['saved_usd'] is not None and _usd_str(st['saved_usd'])) if x]
     res = _plural(st['hit'], 'hit') + (f" saved {', '.join(saved)}" if saved else '')
     res += f"; {st['recorded']:,} recorded, {_plural(st['miss'], 'miss', 'misses')}, {_plural(st['replay_failure'], 'replay failure')}"
     if ps := st.get('passed'):
@@ -377,8 +379,8 @@ def _usd(priced):
     return round(sum(p*n for p,n in ps), 6) if ps else None
 
 def _dur(s):
-    "Seconds `s` as people say them: `850 ms`, `4.2 s`, `2 min 13 s`"
-    if s < 1: return f"{s*1000:.0f} ms"
+    "Seconds `s` as people say them: `85 ms`, `0.4 s`, `2 min 13 s`"
+    if s < 0.1: return f"{s*1000:.0f} ms"
     if s < 60: return f"{s:.1f} s"
     m,s = divmod(round(s), 60)
     h,m = divmod(m, 60)
@@ -798,12 +800,15 @@ def _patch_all():
 # %% ../nbs/00_core.ipynb #b6b71814
 _stores = {}
 
-def _store(cache_dir=None):
-    "The store of the `cachy.jsonl` that `cache_dir` means, up to date with the file"
-    p = cache_file(cache_dir)
+def _store_at(p):
+    "The store of the file `p`, up to date with it"
     if (r := os.path.realpath(p)) in _stores: _stores[r].refresh()
     else: _stores[r] = Store(p)
     return _stores[r]
+
+def _store(cache_dir=None):
+    "The store of the `cachy.jsonl` that `cache_dir` means, up to date with the file"
+    return _store_at(cache_file(cache_dir))
 
 # %% ../nbs/00_core.ipynb #d7413c41
 def enable_cachy(
@@ -850,3 +855,13 @@ def no_cachy():
     tok = _off.set(True)
     try: yield
     finally: _off.reset(tok)
+
+# %% ../nbs/00_core.ipynb #2b6f8e31
+def _cache(key, cfp):
+    "pycachy's `_cache`: the record for `key` in the cache file `cfp`, or `None`"
+    return _store_at(cfp).find(key)
+
+def _write_cache(key, content, cfp, hdrs, status_code=200, binary=False):
+    "pycachy's `_write_cache`: record `content` (text, or base64 if `binary`) under `key` in `cfp`, with response headers `hdrs`"
+    rec = dict(key=key, response=content if binary else _norm_resp(content), headers=dict(hdrs or {}), status_code=status_code, binary=binary)
+    _store_at(cfp).put(rec, replace=True)

@@ -17,9 +17,11 @@ def pytest_addoption(parser):
     g = parser.getgroup('cachy', 'cachy: cache LLM API calls in cachy.jsonl')
     g.addoption('--cachy', action='store_true', default=None, help='cache the LLM API calls of this run in cachy.jsonl (record mode)')
     g.addoption('--cachy-mode', choices=('record', 'replay', 'refresh'), help='record, replay or refresh; implies --cachy (default: CACHY_MODE, else record)')
+    g.addoption('--cachy-offline', action='store_true', default=None, help='replay, and fail any request the file does not answer, to any host but loopback; implies --cachy')
     g.addoption('--cachy-dir', metavar='DIR', help='folder of cachy.jsonl (default: the project root)')
     parser.addini('cachy', 'cache the LLM API calls of every run', type='bool', default=False)
     parser.addini('cachy_mode', 'record, replay or refresh (CACHY_MODE and --cachy-mode win)')
+    parser.addini('cachy_offline', 'replay, and let no request out but to loopback hosts', type='bool', default=False)
     parser.addini('cachy_dir', 'folder of cachy.jsonl, relative to this file (default: the project root)')
     parser.addini('cachy_doms', 'hosts to cache besides the default doms', type='linelist', default=[])
 
@@ -31,8 +33,10 @@ def pytest_configure(config):
 # %% ../nbs/06_pytest.ipynb #b2207a65
 def _on(config):
     "Whether the whole run is cached"
-    return bool(config.getoption('cachy') or config.getoption('cachy_mode') or config.getini('cachy'))
+    opt,ini = config.getoption,config.getini
+    return bool(opt('cachy') or opt('cachy_mode') or opt('cachy_offline') or ini('cachy') or ini('cachy_offline'))
 
+# %% ../nbs/06_pytest.ipynb #5d3f9a16
 def _kwargs(config):
     "The `enable_cachy` arguments of this run"
     from cachy.core import doms
@@ -40,76 +44,116 @@ def _kwargs(config):
     opt,ini = config.getoption,config.getini
     d = opt('cachy_dir') or (ini('cachy_dir') and Path(config.inipath).parent/ini('cachy_dir')) or cache_file(start=config.rootpath).parent
     mode = opt('cachy_mode') or os.environ.get('CACHY_MODE') or ini('cachy_mode') or None
-    return dict(cache_dir=str(d), mode=mode, doms=doms+tuple(h for h in ini('cachy_doms') if h.strip()))
+    return dict(cache_dir=str(d), mode=mode, offline=opt('cachy_offline') or ini('cachy_offline') or None, doms=doms+tuple(h for h in ini('cachy_doms') if h.strip()))
+
+# %% ../nbs/06_pytest.ipynb #4e0b7c61
+def _advice(config):
+    "How to record a call when this run replays: change the setting the mode came from"
+    opt,ini = config.getoption,config.getini
+    if opt('cachy_offline'): how = "run pytest with --cachy, not --cachy-offline"
+    elif opt('cachy_mode'): how = "run pytest with --cachy-mode=record"
+    elif os.environ.get('CACHY_OFFLINE') or os.environ.get('CACHY_MODE'): how = "unset CACHY_MODE and CACHY_OFFLINE"
+    else: how = f"set cachy_mode = record, and cachy_offline off, in {config.inipath}"
+    return f"To record it, run the test once with network access in record mode: {how}."
+
+# %% ../nbs/06_pytest.ipynb #2a9e7f13
+_fig = 'hit','recorded','miss','replay_failure','pass','saved_s','saved_tokens'
+
+def _zero(): return dict.fromkeys(_fig, 0) | dict(passed={}, saved_usd=None)
+
+def _since(s1, s0):
+    "What cachy did between the `cachy_stats()` `s0` and `s1`"
+    d = {k: s1[k]-s0[k] for k in _fig} | dict(passed={h: n-s0['passed'].get(h, 0) for h,n in s1['passed'].items() if n > s0['passed'].get(h, 0)})
+    return d | dict(saved_usd=None if s1['saved_usd'] is None else s1['saved_usd']-(s0['saved_usd'] or 0))
+
+def _add(t, d):
+    "Add figures `d` to the totals `t`"
+    for k in _fig: t[k] += d[k]
+    for h,n in d['passed'].items(): t['passed'][h] = t['passed'].get(h, 0)+n
+    if d['saved_usd'] is not None: t['saved_usd'] = (t['saved_usd'] or 0)+d['saved_usd']
+    return t
 
 # %% ../nbs/06_pytest.ipynb #868b722c
-_names = 'hit','recorded','miss','replay_failure'
-
 class _Cachy:
     "The plugin's state for one pytest run"
-    def __init__(self, config): self.config,self.on,self.path,self.counts = config,False,None,dict.fromkeys(_names, 0)
+    def __init__(self, config): self.config,self.on,self.path,self.done = config,False,None,_zero()
 
-    def _count(self, s0):
-        "Add what cachy did since `cachy_stats()` returned `s0`"
-        from cachy.core import cachy_stats
-        s = cachy_stats()
-        for k in _names: self.counts[k] += s[k]-s0[k]
+def _hook(f):
+    "Make `f`, `_name`, the method `pytest_name` of `_Cachy`: a hook of the run, not of the module"
+    setattr(_Cachy, 'pytest'+f.__name__, f)
+    return f
 
-    def pytest_sessionstart(self, session):
-        self.on = _on(self.config)
-        if not self.on: return
-        from cachy.core import enable_cachy,cachy_stats
-        from cachy.store import cache_file
-        kw = _kwargs(self.config)
-        try:
-            self.start,self.path = cachy_stats(),cache_file(kw['cache_dir'])
-            enable_cachy(**kw)
-        except ValueError as e: raise pytest.UsageError(str(e)) from None
+# %% ../nbs/06_pytest.ipynb #4d6a1f08
+@_hook
+def _sessionstart(self, session):
+    self.on = _on(self.config)
+    if not self.on: return
+    from cachy.core import enable_cachy,cachy_stats
+    from cachy.store import cache_file
+    kw = _kwargs(self.config)
+    try:
+        self.start,self.path = cachy_stats(),cache_file(kw['cache_dir'])
+        enable_cachy(**kw)
+    except ValueError as e: raise pytest.UsageError(str(e)) from None
 
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_protocol(self, item):
-        if item.get_closest_marker('no_cachy'):
-            from cachy.core import no_cachy
-            with no_cachy(): return (yield)
-        if (m := item.get_closest_marker('cachy')) is None: return (yield)
-        from cachy.core import cachy,cachy_stats
-        from cachy.store import cache_file
-        kw = _kwargs(self.config) | m.kwargs
-        self.path,s0 = self.path or cache_file(kw['cache_dir']),cachy_stats()
-        try:
-            with cachy(**kw): return (yield)
-        finally:
-            if not self.on: self._count(s0)
+# %% ../nbs/06_pytest.ipynb #3f7b2d90
+@_hook
+@pytest.hookimpl(wrapper=True)
+def _runtest_protocol(self, item):
+    if item.get_closest_marker('no_cachy'):
+        from cachy.core import no_cachy
+        with no_cachy(): return (yield)
+    if (m := item.get_closest_marker('cachy')) is None: return (yield)
+    from cachy.core import cachy,cachy_stats
+    from cachy.store import cache_file
+    kw = _kwargs(self.config) | m.kwargs
+    self.path,s0 = self.path or cache_file(kw['cache_dir']),cachy_stats()
+    try:
+        with cachy(**kw): return (yield)
+    finally:
+        if not self.on: _add(self.done, _since(cachy_stats(), s0))
 
-    def _phase(self):
-        "Run a test phase, making a replay miss in it that test's failure"
-        from cachy.core import ReplayMiss
-        try: return (yield)
-        except ReplayMiss as e: msg = str(e)
-        pytest.fail(msg, pytrace=False)
+# %% ../nbs/06_pytest.ipynb #7d0e6a35
+def _phase(self):
+    "Run a test phase, making a replay miss in it that test's failure"
+    from cachy.core import ReplayMiss
+    try: return (yield)
+    except ReplayMiss as e: msg = f"{e.why}\n{_advice(self.config)}"
+    pytest.fail(msg, pytrace=False)
 
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_setup(self, item): return (yield from self._phase())
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_call(self, item): return (yield from self._phase())
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_teardown(self, item, nextitem): return (yield from self._phase())
+_Cachy._phase = _phase
 
-    def pytest_sessionfinish(self, session):
-        if self.on:
-            from cachy.core import disable_cachy
-            self._count(self.start)
-            disable_cachy()
-        if hasattr(self.config, 'workeroutput'): self.config.workeroutput['cachy'] = dict(counts=self.counts, path=self.path and str(self.path))
+@_hook
+@pytest.hookimpl(wrapper=True)
+def _runtest_setup(self, item): return (yield from self._phase())
 
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_testnodedown(self, node, error):
-        if d := getattr(node, 'workeroutput', {}).get('cachy'):
-            for k in _names: self.counts[k] += d['counts'][k]
-            self.path = self.path or d['path']
+@_hook
+@pytest.hookimpl(wrapper=True)
+def _runtest_call(self, item): return (yield from self._phase())
 
-    def pytest_terminal_summary(self, terminalreporter):
-        if self.path is None: return
-        c = self.counts
-        terminalreporter.write_line(f"cachy: {c['hit']} hits, {c['recorded']} recorded, {c['miss']} misses, "
-                                    f"{c['replay_failure']} replay failures; {self.path}")
+@_hook
+@pytest.hookimpl(wrapper=True)
+def _runtest_teardown(self, item, nextitem): return (yield from self._phase())
+
+# %% ../nbs/06_pytest.ipynb #6a2d9e47
+@_hook
+def _sessionfinish(self, session):
+    if self.on:
+        from cachy.core import disable_cachy,cachy_stats
+        _add(self.done, _since(cachy_stats(), self.start))
+        disable_cachy()
+    if hasattr(self.config, 'workeroutput'): self.config.workeroutput['cachy'] = dict(done=self.done, path=self.path and str(self.path))
+
+@_hook
+@pytest.hookimpl(optionalhook=True)
+def _testnodedown(self, node, error):
+    if d := getattr(node, 'workeroutput', {}).get('cachy'):
+        _add(self.done, d['done'])
+        self.path = self.path or d['path']
+
+# %% ../nbs/06_pytest.ipynb #2e8c7f51
+@_hook
+def _terminal_summary(self, terminalreporter):
+    if self.path is None: return
+    from cachy.core import summary
+    terminalreporter.write_line(summary(self.done | dict(file=str(self.path))))

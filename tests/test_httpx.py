@@ -316,7 +316,7 @@ def test_debug(srv, on, capsys, cfile):
     out = capsys.readouterr().out.splitlines()
     key = recs(cfile)[0]['key']
     assert out[0] == f'cachy MISS {key} POST {srv.url}/echo?x=1'
-    assert re.fullmatch(rf'cachy HIT {key} POST {re.escape(srv.url)}/echo\?x=1 \(saved \d+ ms\)', out[1]), out[1]
+    assert re.fullmatch(rf'cachy HIT {key} POST {re.escape(srv.url)}/echo\?x=1 \(saved [\d.]+ m?s\)', out[1]), out[1]
     assert out[2:] == [f'cachy PASS - GET http://localhost:{srv.port}/echo (not in doms)']
 
 def test_debug_miss(srv, on, capsys, cfile):

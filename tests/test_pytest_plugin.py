@@ -34,15 +34,18 @@ def test_record_replay_and_a_changed_prompt(srv, tmp_path):
     p = project(tmp_path, srv)
     rc,out = pytest_(p, '--cachy')
     assert rc == 0 and srv.total == 3, out
-    assert summary(out) == f"cachy: 0 hits, 3 recorded, 3 misses, 0 replay failures; {p/'cachy.jsonl'}"
+    assert summary(out) == f"cachy: 0 hits; 3 recorded, 3 misses, 0 replay failures; {p/'cachy.jsonl'}"
     rc,out = pytest_(p, '--cachy-mode=replay')
-    assert rc == 0 and srv.total == 3 and summary(out).startswith('cachy: 3 hits, 0 recorded, 0 misses, 0 replay failures'), out
+    assert rc == 0 and srv.total == 3, out
+    assert re.fullmatch(r"cachy: 3 hits saved [\d.]+ m?s, 36 tokens; 0 recorded, 0 misses, 0 replay failures; .*", summary(out)), summary(out)
     (p/'tests'/'test_llm.py').write_text((p/'tests'/'test_llm.py').read_text().replace('ask("two")', 'ask("TWO")'))
     rc,out = pytest_(p, '--cachy-mode=replay', '-rf')
     assert rc == 1 and srv.total == 3, out
     assert re.search(r'^FAILED tests/test_llm\.py::test_two - Failed: cachy \(replay mode\): no recorded response for POST', out, re.M), out
     assert '1 failed, 2 passed' in out and "messages[0].content: recorded 'two', sent 'TWO'" in out
-    assert 'Traceback' not in out and summary(out).startswith('cachy: 2 hits, 0 recorded, 0 misses, 1 replay failures')
+    assert 'Traceback' not in out
+    assert re.match(r"cachy: 2 hits saved [\d.]+ m?s, 24 tokens; 0 recorded, 0 misses, 1 replay failure;", summary(out)), summary(out)
+    assert 'To record it, run the test once with network access in record mode: run pytest with --cachy-mode=record.' in out
 
 def test_off_by_default(srv, tmp_path):
     "Without the flag nothing is cached and no file appears, even with CACHY_MODE set"
@@ -83,10 +86,10 @@ def test_markers(srv, tmp_path):
     rc,out = pytest_(p, '-rf')
     assert rc == 1 and '1 failed, 3 passed' in out and 'test_replay_only - Failed: cachy (replay mode)' in out
     assert srv.total == 3 and [r['req']['parts']['messages[0].content'][1] for r in recs(p/'cachy.jsonl')] == ["'cached'"]
-    assert summary(out).startswith('cachy: 0 hits, 1 recorded, 1 misses, 1 replay failures')
+    assert summary(out).startswith('cachy: 0 hits; 1 recorded, 1 miss, 1 replay failure')
     rc,out = pytest_(p, '--cachy', '-k', 'not replay_only')
     assert rc == 0 and srv.total == 5 and len(recs(p/'cachy.jsonl')) == 2
-    assert summary(out).startswith('cachy: 1 hits, 1 recorded, 1 misses, 0 replay failures')
+    assert re.match(r'cachy: 1 hit saved [\d.]+ m?s, 12 tokens; 1 recorded, 1 miss, 0 replay failures', summary(out)), summary(out)
 
 def test_replay_miss_in_a_fixture(srv, tmp_path):
     "A replay miss in a fixture fails (errors) that test only"
@@ -100,16 +103,40 @@ def test_replay_miss_in_a_fixture(srv, tmp_path):
     assert rc == 1 and '1 passed, 1 error' in out and 'ERROR tests/test_llm.py::test_uses - Failed: cachy (replay mode)' in out and 'During handling' not in out, out
 
 def test_xdist(srv, tmp_path):
-    "Two pytest-xdist workers record into one file: nothing lost, and the replay reaches no server"
+    "Two pytest-xdist workers record into one file: nothing lost, and the replay reaches no server and adds up what both saved"
+    from cachy.answer import price
+    from cachy.core import _dur
     tests = ''.join(f'def test_{i}(): assert ask("q{i}").endswith("q{i}")\n' for i in range(40))
-    p = project(tmp_path, srv, tests=tests)
+    p = project(tmp_path, srv, tests=tests.replace('ask(', 'ask4o('))
+    (p/'tests'/'test_llm.py').write_text((p/'tests'/'test_llm.py').read_text().replace('def ask(q)', 'def ask4o(q): return client.chat.completions.create(model="gpt-4o", messages=[dict(role="user", content=q)]).choices[0].message.content\ndef ask(q)'))
     rc,out = pytest_(p, '--cachy', '-n', '2')
     assert rc == 0 and srv.total == 40, out
-    assert summary(out) == f"cachy: 0 hits, 40 recorded, 40 misses, 0 replay failures; {p/'cachy.jsonl'}"
+    assert summary(out) == f"cachy: 0 hits; 40 recorded, 40 misses, 0 replay failures; {p/'cachy.jsonl'}"
     ks = [r['key'] for r in recs(p/'cachy.jsonl')]
     assert len(ks) == len(set(ks)) == 40
+    took = sum(r['took'] for r in recs(p/'cachy.jsonl'))
     rc,out = pytest_(p, '--cachy-mode=replay', '-n', '2')
-    assert rc == 0 and srv.total == 40 and summary(out).startswith('cachy: 40 hits, 0 recorded')
+    assert rc == 0 and srv.total == 40, out
+    assert '2 workers' in out
+    usd = 40*price('gpt-4o', 5, 7)
+    assert summary(out) == f"cachy: 40 hits saved {_dur(took)}, 480 tokens, ~${usd:.2g}; 0 recorded, 0 misses, 0 replay failures; {p/'cachy.jsonl'}"
+
+def test_offline_and_what_passed(srv, tmp_path):
+    "--cachy-offline fails a call to a host outside doms, naming it; replay names what it let through live"
+    p = project(tmp_path, srv, tests=f'''
+        import httpx
+        def test_one(): assert ask("one").endswith("one")
+        def test_local(): assert httpx.get("http://localhost:{srv.port}/echo").json()
+        def test_remote(): httpx.get("http://api.github.com.invalid/x")
+        ''')
+    rc,out = pytest_(p, '--cachy', '-k', 'one')
+    assert rc == 0 and srv.total == 1
+    rc,out = pytest_(p, '--cachy-offline', '-rf')
+    assert rc == 1 and '1 failed, 2 passed' in out, out
+    assert 'test_remote - Failed: cachy (offline): GET http://api.github.com.invalid/x would reach api.github.com.invalid, which is not in doms' in out
+    assert 'run pytest with --cachy, not --cachy-offline' in out
+    assert srv.total == 2
+    assert summary(out).startswith('cachy: 1 hit saved ') and '; 0 recorded, 0 misses, 0 replay failures; 1 passed through live: localhost;' in summary(out)
 
 def test_bad_settings(srv, tmp_path):
     "A setting cachy refuses stops the run with one line naming it, not an internal error"
