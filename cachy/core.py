@@ -376,7 +376,7 @@ def _saved(rec):
 def _usd(priced):
     "The estimated price of the tokens in `priced`, `(model, input, output, cached, written)` → hits; `None` if none is known"
     ps = [(p, n) for (m,*ts),n in priced if (p := answer.price(m, *ts)) is not None]
-    return round(sum(p*n for p,n in ps), 6) if ps else None
+    return sum(p*n for p,n in ps) if ps else None
 
 def _dur(s):
     "Seconds `s` as people say them: `85 ms`, `0.4 s`, `2 min 13 s`"

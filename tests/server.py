@@ -68,12 +68,14 @@ def _chat(n, model, text):
                          'logprobs': None, 'finish_reason': 'stop'}],
             'usage': {'prompt_tokens': 5, 'completion_tokens': 7, 'total_tokens': 12}}
 
-def _chat_chunks(n, model, text):
-    base = {'id': f'chatcmpl-{n}', 'object': 'chat.completion.chunk', 'created': 1700000000+n, 'model': model}
+def _chat_chunks(n, model, text, usage=False):
+    "A chat completion's stream; with `usage`, as sent with `stream_options={'include_usage': True}`: `usage` null, then a last chunk with it"
+    base = {'id': f'chatcmpl-{n}', 'object': 'chat.completion.chunk', 'created': 1700000000+n, 'model': model} | ({'usage': None} if usage else {})
     def chunk(delta, fin=None): return sse(None, base | {'choices': [{'index': 0, 'delta': delta, 'logprobs': None, 'finish_reason': fin}]})
     yield chunk({'role': 'assistant', 'content': ''})
     for w in _words(text): yield chunk({'content': w})
     yield chunk({}, 'stop')
+    if usage: yield sse(None, base | {'choices': [], 'usage': {'prompt_tokens': 5, 'completion_tokens': 7, 'total_tokens': 12}})
     yield sse(None, '[DONE]')
 
 def _words(text):
@@ -182,7 +184,7 @@ class Server:
 
     def reset(self):
         "Forget every request seen so far, and clear the `salt` that `/stable/` answers carry"
-        with self.lock: self.counts,self.reqs,self.salt,self.pace = Counter(),[],'',0.001
+        with self.lock: self.counts,self.reqs,self.salt,self.pace,self.delay = Counter(),[],'',0.001,0
 
     def note(self, req):
         "Count `req` (a dict); returns its number since the last reset"
@@ -210,6 +212,7 @@ def _handler(srv):
             self.req = dict(method=self.command, path=u.path, host=self.headers.get('host'), query=q,
                             headers={k.lower():v for k,v in self.headers.items()}, body=body)
             n = srv.note(self.req)
+            if srv.delay: time.sleep(srv.delay)
             ct = self.headers.get('content-type', '')
             data = {}
             if 'json' in ct and body:
@@ -227,7 +230,7 @@ def _handler(srv):
             self.stall = float(model[6:]) if model.startswith('stall-') else float(q['stall']) if 'stall' in q else 0
             if p == '/v1/chat/completions' or re.fullmatch(r'/openai/deployments/[^/]+/chat/completions|/openai/v1/chat/completions', p):
                 text = f'reply {n}: {_text_of((data["messages"] or [{}])[-1].get("content"))}'
-                if stream: return self.send_sse(_failing(_chat_chunks(n, model, text), model, p, n))
+                if stream: return self.send_sse(_failing(_chat_chunks(n, model, text, (data.get('stream_options') or {}).get('include_usage')), model, p, n))
                 return self.send_json(_chat(n, model, text))
             if p == '/v1/responses':
                 inp = data.get('input')
