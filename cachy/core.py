@@ -360,16 +360,18 @@ def _cost(req, headers, raw, took):
     return ({} if took is None else dict(took=round(took, 3))) | ({} if u is None else dict(usage=u))
 
 def _saved(rec):
-    "Add what the hit on `rec` saved to this process's savings; `saved 2.1 s, 1,284 tokens`, for the debug line"
-    t,u = rec.get('took'),rec.get('usage')
-    t = t if type(t) in (int, float) and t > 0 else 0
-    u = u if isinstance(u, dict) and all(type(u.get(f, 0)) is int for f in ('input', 'output', 'cached', 'written')) else None
-    n = u and u.get('input', 0)+u.get('output', 0)
+    "Add what the hit on `rec` saved to this process's savings: `(seconds, tokens)`"
+    t,u,n = rec.get('took'),rec.get('usage'),0
+    if t.__class__ is not float: t = 0
     with _clock:
         _savings['s'] += t
-        if n:
-            _savings['tokens'] += n
-            _priced[str(u.get('model')), u.get('input', 0), u.get('output', 0), u.get('cached', 0), u.get('written', 0)] += 1
+        if u.__class__ is dict and (i := u.get('input')).__class__ is int and (o := u.get('output')).__class__ is int:
+            _savings['tokens'] += (n := i+o)
+            _priced[str(u.get('model')), i, o, u.get('cached', 0), u.get('written', 0)] += 1
+    return t,n
+
+def _said(t, n):
+    "What a hit that saved `t` seconds and `n` tokens says of it: `saved 2.1 s, 1,284 tokens`"
     said = [x for x in (t and _dur(t), n and f"{n:,} tokens") if x]
     return 'saved ' + ', '.join(said) if said else ''
 
@@ -489,7 +491,8 @@ def _lookup(c, req, stream):
     elif (rec := c.store.find(key, whole=False)) is not None:
         k,rec,seq = _poll(c, key, rec, req) if rec.get('seq') else (key,rec,None)
         if rec is not None:
-            _note(c, 'hit', k, req, _saved(rec) + (f"; poll {seq[1]}" if seq else ''))
+            t,n = _saved(rec)
+            _note(c, 'hit', k, req, c.debug and _said(t, n) + (f"; poll {seq[1]}" if seq else ''))
             _used(c, k)
             return k,rec,None
         key = k
