@@ -356,3 +356,11 @@ def test_cache_dir_before_prune(rec, tmp_path):
     d,keys = rec
     r = cachy('--cache-dir', d, 'prune', '--', sys.executable, '-c', 'pass')
     assert r.returncode == 1 and 'used none of the 5 entries' in r.stderr
+
+def test_show_stream_keeps_line_separators(tmp_path):
+    "A stream is split into events at blank lines and into lines at `\\n` or `\\r\\n` only: a U+2028 inside data stays"
+    txt = 'event: delta\r\ndata: {"text": "a\u2028b"}\r\n\r\n: ping\n\ndata: [DONE]\n\n'
+    rec = dict(key='d'*20, response=txt, headers={'content-type': 'text/event-stream'}, status_code=200, binary=False)
+    (tmp_path/'cachy.jsonl').write_text(json.dumps(rec)+'\n')
+    r = cachy('show', 'd'*20, '--cache-dir', tmp_path)
+    assert r.returncode == 0 and r.stdout == 'delta: {"text": "a\u2028b"}\n[DONE]\n', repr(r.stdout)
