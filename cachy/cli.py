@@ -8,13 +8,14 @@ Docs: https://cachy-dev.github.io/cachy/cli.html.md"""
 __all__ = ['main']
 
 # %% ../nbs/02_cli.ipynb #799ee3c1
-import argparse,base64,json,os,re,shlex,subprocess,sys,tempfile,warnings
-from collections import Counter
+import argparse,ast,base64,json,os,re,shlex,subprocess,sys,tempfile,warnings
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 from . import __version__
+from .answer import events,has_prices,price
 from .creds import secret_query,secret_values_in,userinfo
+from .explain import path_keys
 from .store import Store,cache_file,is_record,open_regular
 
 # %% ../nbs/02_cli.ipynb #410614ae
@@ -22,6 +23,7 @@ class _Fail(Exception):
     "An error `main` reports in one line on stderr, exiting with `code`"
     def __init__(self, msg, code=2): super().__init__(msg); self.code = code
 
+# %% ../nbs/02_cli.ipynb #9a41c2d7
 def _path(d=None):
     "The `cachy.jsonl` that `enable_cachy(cache_dir=d)` uses, checked to be a readable file"
     try: p = cache_file(d)
@@ -32,7 +34,7 @@ def _path(d=None):
     except OSError as e: raise _Fail(f"cachy: cannot read {p}: {e.strerror}" if e.strerror else f"cachy: {e}") from None
     return p
 
-# %% ../nbs/02_cli.ipynb #57013ae7
+# %% ../nbs/02_cli.ipynb #8c3a5f14
 _cmds = {}
 
 def _cmd(name, help, *args, usage=None, rest=False):
@@ -42,16 +44,18 @@ def _cmd(name, help, *args, usage=None, rest=False):
         return f
     return deco
 
+# %% ../nbs/02_cli.ipynb #e1f5a3c8
 _dir_help = 'folder of cachy.jsonl (default: the nearest folder at or above the current one with settings.ini or pyproject.toml)'
 
 def _parser():
     "The argument parser of `cachy`, with a subparser for each registered command"
     p = argparse.ArgumentParser(prog='cachy', description='Inspect, check and tidy the cachy.jsonl of a project')
     p.add_argument('--version', action='version', version=f'cachy {__version__}')
+    p.add_argument('--cache-dir', metavar='DIR', help=_dir_help)
     sub = p.add_subparsers(dest='command', metavar='COMMAND', required=True)
     for name,c in _cmds.items():
         sp = sub.add_parser(name, help=c['help'], description=c['help'], usage=c['usage'])
-        sp.add_argument('--cache-dir', metavar='DIR', help=_dir_help)
+        sp.add_argument('--cache-dir', metavar='DIR', help=_dir_help, default=argparse.SUPPRESS)
         for a,kw in c['args']: sp.add_argument(a, **kw)
         sp.set_defaults(func=c['func'], rest=c['rest'], sub=sp)
     return p
@@ -95,42 +99,16 @@ def _loads(s):
     try: return json.loads(s)
     except (ValueError, TypeError, RecursionError): return None
 
-def _entries(p):
-    "`(key, size, record)` for each entry of the file at `p`, in file order"
-    return list(Store(p).entries())
-
+# %% ../nbs/02_cli.ipynb #6d1f3e84
 def _n(n, one, many=None):
     "`n` and the noun for it: `1 entry`, `2 entries`"
     return f"{n:,} {one if n == 1 else many or one+'s'}"
-
-def _desc(k, n, r):
-    "One line describing entry `k` of `n` bytes: key, status, size and request"
-    req = ' '.join(str(r[f]) for f in ('method','url') if r.get(f)) or '-'
-    return f"{k}  {r.get('status_code', '-')}  {n:>9,}  {req}"
-
-@_cmd('ls', 'One line per entry: key, status, size in bytes, method and URL')
-def _do_ls(args):
-    for e in _entries(_path(args.cache_dir)): print(_desc(*e))
-    return 0
 
 # %% ../nbs/02_cli.ipynb #12917fed
 def _is_sse(r):
     "Whether record `r` holds a stream of server-sent events"
     ct = (r.get('headers') or {}).get('content-type', '')
     return not r.get('binary') and ('event-stream' in ct or re.match(r'(data|event):', r.get('response') or '') is not None)
-
-def _events(txt):
-    "The events of server-sent event text `txt`, each as `(name, data)`"
-    res = []
-    for blk in re.split(r'\r?\n\r?\n', txt):
-        name,data = None,[]
-        for l in blk.splitlines():
-            f,_,v = l.partition(':')
-            v = v[1:] if v.startswith(' ') else v
-            if f == 'event': name = v
-            elif f == 'data': data.append(v)
-        if name or data: res.append((name, '\n'.join(data)))
-    return res
 
 # %% ../nbs/02_cli.ipynb #bfeac006
 def _model_in(d):
@@ -140,37 +118,134 @@ def _model_in(d):
         if isinstance(o, dict) and isinstance(m := o.get('model') or o.get('modelVersion'), str): return m
     return None
 
+# %% ../nbs/02_cli.ipynb #2e7b5c19
 def _model(r):
     "The model that produced the response in record `r`, if it names one"
     if r.get('binary') or not isinstance(txt := r.get('response'), str): return None
     if not _is_sse(r): return _model_in(_loads(txt))
-    return next((m for _,d in _events(txt) if (m := _model_in(_loads(d)))), None)
+    return next((m for _,d in events(txt) if (m := _model_in(_loads(d)))), None)
 
+# %% ../nbs/02_cli.ipynb #3a6c8e05
+def _texts(r):
+    "The previews of the strings but empty ones, by path, in the sketch of the request of record `r`"
+    ps = r['req'].get('parts') if isinstance(r.get('req'), dict) else None
+    return {p:v[1] for p,v in (ps if isinstance(ps, dict) else {}).items()
+            if isinstance(v, list) and len(v) == 2 and isinstance(v[1], str) and v[1][:1] in ("'", '"') and len(v[1]) > 2}
+
+# %% ../nbs/02_cli.ipynb #4f0a8d12
+def _model_of(r):
+    "The model of record `r`: from its `usage`, its response, or the sketch of its request; `None` if none names it"
+    u = r.get('usage')
+    if isinstance(u, dict) and isinstance(m := u.get('model'), str) and m: return m
+    if m := _model(r): return m
+    try: return str(ast.literal_eval(_texts(r)['model']))
+    except Exception: return None
+
+# %% ../nbs/02_cli.ipynb #0d7b3e96
+_asked = re.compile(r'(?:messages|input|contents)(?:\[(\d+)\](?:\.(?:content|parts))?(?:\[(\d+)\](?:\.text)?)?)?|prompt')
+
+def _prompt(r):
+    "A preview of the prompt in the sketch of the request of record `r`, or `None`"
+    ts = _texts(r)
+    if ms := [(int(m[1] or -1), int(m[2] or -1), v) for p,v in ts.items() if (m := _asked.fullmatch(p))]: return max(ms)[2]
+    return next((v for p,v in ts.items() if not (ks := path_keys(p)) or ks[-1] not in ('model', 'role', 'type')), None)
+
+# %% ../nbs/02_cli.ipynb #7b4e9c25
+def _cut(s, n):
+    "`s`, cut to `n` characters with `…`"
+    return s if len(s) <= n else s[:n-1]+'…'
+
+# %% ../nbs/02_cli.ipynb #9c5a2e14
+def _table(rows, right=()):
+    "The lines of `rows`, each column padded to its widest cell (on the left for the columns in `right`)"
+    ws = [max(map(len, c)) for c in zip(*rows)]
+    return ['  '.join(c.rjust(w) if i in right else c.ljust(w) for i,(c,w) in enumerate(zip(r, ws))).rstrip() for r in rows]
+
+# %% ../nbs/02_cli.ipynb #5f9d3a61
+def _row(k, n, r):
+    "The cells of the line for entry `k` of `n` bytes: key, status, size, model, prompt and request"
+    req = ' '.join(str(r[f]) for f in ('method','url') if r.get(f)) or '-'
+    return [k, str(r.get('status_code', '-')), f"{n:,}", _cut(_model_of(r) or '-', 24), _cut(_prompt(r) or '-', 34), req]
+
+# %% ../nbs/02_cli.ipynb #7e0c4b1a
+@_cmd('ls', 'One line per entry: key, status, size in bytes, model, prompt, method and URL')
+def _do_ls(args):
+    for l in _table([_row(*e) for e in Store(_path(args.cache_dir)).entries()], right=(2,)): print(l)
+    return 0
+
+# %% ../nbs/02_cli.ipynb #e082d91e
 def _host(r):
     "The host (and port) of the URL in record `r`, or `-`"
     return urlsplit(r['url']).netloc if r.get('url') else '-'
 
-# %% ../nbs/02_cli.ipynb #e082d91e
-def _group(es, f):
-    "`(value, entries, bytes)` for each value of `f(record)` but `None`, most entries first"
-    n,b = Counter(),Counter()
-    for _,size,r in es:
-        if (v := f(r)) is None: continue
-        n[v] += 1
-        b[v] += size
-    return [(v,c,b[v]) for v,c in n.most_common()]
+# %% ../nbs/02_cli.ipynb #6b7a0d53
+def _dur(s):
+    "Seconds `s` as people say them: `0 s`, `850 ms`, `4.2 s`, `2 min 13 s`"
+    if not s: return '0 s'
+    if s < 1: return f"{s*1000:.0f} ms"
+    if s < 60: return f"{s:.1f} s"
+    m,s = divmod(round(s), 60)
+    h,m = divmod(m, 60)
+    return (f"{h} h " if h else '') + f"{m} min {s} s"
 
-@_cmd('stats', 'Entries and bytes, by host and by model, and the largest entries',
+# %% ../nbs/02_cli.ipynb #2c8f5e13
+def _usd(v):
+    "USD `v` for people: `$1,234.50`, `$0.0036`, `<$0.0001`; `–` for `None`"
+    if v is None: return '–'
+    return f"${v:,.2f}" if v >= 0.01 or not v else f"${v:.4f}" if v >= 0.0001 else '<$0.0001'
+
+# %% ../nbs/02_cli.ipynb #1b8d4e72
+def _cost(r):
+    "`(seconds, tokens, USD or None)` that recording entry `r` took, by its `took` and `usage`"
+    t,u = r.get('took'),r.get('usage')
+    t = t if type(t) in (int, float) and t > 0 else 0
+    ns = [u.get(f, 0) for f in ('input', 'output', 'cached', 'written')] if isinstance(u, dict) else []
+    if not ns or not all(type(n) is int and n >= 0 for n in ns): return t,0,None
+    return t,ns[0]+ns[1],price(_model_of(r), *ns)
+
+# %% ../nbs/02_cli.ipynb #4d6f2a90
+def _tally(cs):
+    "Entries, bytes, seconds, tokens and USD (`None` if no price is known) summed over `cs`, the `(bytes, seconds, tokens, USD)` of entries"
+    us = [c[3] for c in cs if c[3] is not None]
+    return len(cs),sum(c[0] for c in cs),sum(c[1] for c in cs),sum(c[2] for c in cs),sum(us) if us else None
+
+# %% ../nbs/02_cli.ipynb #6c1f8e39
+def _group(es, cs, f):
+    "`(value, tally)` for each value of `f(record)` (`-` for `None`) over entries `es` with costs `cs`, most entries first"
+    g = {}
+    for (_,_,r),c in zip(es, cs): g.setdefault(f(r) or '-', []).append(c)
+    return sorted(((v, _tally(c)) for v,c in g.items()), key=lambda o: -o[1][0])
+
+# %% ../nbs/02_cli.ipynb #9d4a0e63
+def _count(n, one, many):
+    "`n` and the noun for it, padded to the plural's width, so that counts align in a column"
+    return f"{n:,} {one if n == 1 else many:<{len(many)}}"
+
+# %% ../nbs/02_cli.ipynb #3c6e8b14
+def _cells(t):
+    "The cells showing tally `t`"
+    n,b,s,k,u = t
+    return [_count(n, 'entry', 'entries'), _count(b, 'byte', 'bytes'), _dur(s), _count(k, 'token', 'tokens'), _usd(u)]
+
+# %% ../nbs/02_cli.ipynb #1e6d4b07
+@_cmd('stats', 'Entries and bytes, and the seconds, tokens and estimated USD of recording them again, by host and by model; and the largest entries',
       ('-n', dict(type=int, default=5, metavar='N', help='how many of the largest entries to list (default: 5)')))
 def _do_stats(args):
     p = _path(args.cache_dir)
-    es = _entries(p)
-    print(f"{p}: {_n(len(es), 'entry', 'entries')}, {_n(p.stat().st_size, 'byte')}")
-    for title,f in (('host',_host), ('model',_model)):
+    es = list(Store(p).entries())
+    cs = [(n, *_cost(r)) for _,n,r in es]
+    n,_,s,k,u = _tally(cs)
+    print(f"{p}: {_n(n, 'entry', 'entries')}, {_n(p.stat().st_size, 'byte')}; to record again: {_dur(s)}, {_n(k, 'token')}, "
+          + ('no price known' if u is None else f"~{_usd(u)}"))
+    gs = [(t, _group(es, cs, f)) for t,f in (('host', _host), ('model', _model_of))]
+    ls = _table([[*_cells(t), v] for _,g in gs for v,t in g], right=range(5))
+    for title,g in gs:
         print(f"by {title}:")
-        for v,c,b in _group(es, f): print(f"  {c:>6,} {'entry' if c == 1 else 'entries':7}  {b:>12,} {'byte' if b == 1 else 'bytes':5}  {v}")
+        for l in ls[:len(g)]: print('  '+l)
+        ls = ls[len(g):]
     print("largest:")
-    for e in sorted(es, key=lambda e: -e[1])[:args.n]: print('  '+_desc(*e))
+    for l in _table([_row(*e) for e in sorted(es, key=lambda e: -e[1])[:args.n]], right=(2,)): print('  '+l)
+    if not has_prices(): print("note: no prices without litellm's price map: pip install litellm")
     return 0
 
 # %% ../nbs/02_cli.ipynb #3cf6ef32
@@ -180,10 +255,11 @@ def _render(r):
     if r.get('binary'):
         ct = (r.get('headers') or {}).get('content-type', 'unknown type')
         return f"binary response: {ct}, {len(base64.b64decode(txt)):,} bytes"
-    if _is_sse(r): return '\n'.join(f"{n}: {d}" if n else d for n,d in _events(txt))
+    if _is_sse(r): return '\n'.join(f"{n}: {d}" if n else d for n,d in events(txt))
     if (d := _loads(txt)) is not None: return json.dumps(d, indent=2, ensure_ascii=False)
     return txt
 
+# %% ../nbs/02_cli.ipynb #8a2c5e17
 @_cmd('show', 'The stored response of one entry: pretty-printed JSON, the events of a stream, or the type and size of binary content',
       ('key', dict(help='the key of the entry, as `cachy ls` shows it')))
 def _do_show(args):
@@ -217,6 +293,7 @@ def _problems(lines):
             else: res.append((n, f"key {k} also on line {ls[0][0]}, with another answer; line {served} is the one replayed", True))
     return sorted(res, key=lambda o: o[0])
 
+# %% ../nbs/02_cli.ipynb #3a8b0e71
 @_cmd('check', 'Report damaged lines, keys recorded twice and anything that looks like a credential, with line numbers; exit 1 if there are problems')
 def _do_check(args):
     p = _path(args.cache_dir)
@@ -246,6 +323,7 @@ def _run_used(cmd):
         return set(Path(used).read_text().split()),rc
     finally: os.unlink(used)
 
+# %% ../nbs/02_cli.ipynb #5c8f0a41
 @_cmd('prune', 'Run CMD with usage tracking, then remove from cachy.jsonl the entries it did not use (nothing if CMD fails)',
       usage='cachy prune [-h] [--cache-dir DIR] -- CMD [ARGS ...]', rest=True)
 def _do_prune(args):

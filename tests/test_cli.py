@@ -2,6 +2,7 @@
 import json,os,subprocess,sys
 import httpx,pytest
 from cachy.core import enable_cachy,disable_cachy,doms
+from cachy.explain import sketch
 from cachy.store import Store
 from server import _message_events
 from envs import script
@@ -34,11 +35,11 @@ def rec(tmp_path, srv):
     yield d, keys
     disable_cachy()
 
-def cachy(*args, cwd=None):
-    "Run the installed `cachy` console script"
+def cachy(*args, cwd=None, env=None):
+    "Run the installed `cachy` console script, with `env` added to the environment"
     assert CACHY, "the `cachy` console script is not installed: pip install -e ."
-    env = {k:v for k,v in os.environ.items() if k not in ('CACHY_MODE','CACHY_USED')}
-    return subprocess.run([CACHY, *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env, timeout=60)
+    e = {k:v for k,v in os.environ.items() if k not in ('CACHY_MODE','CACHY_USED')} | (env or {})
+    return subprocess.run([CACHY, *map(str, args)], capture_output=True, text=True, cwd=cwd, env=e, timeout=60)
 
 def _one_line_error(r, code, text):
     assert r.returncode == code, (r.returncode, r.stdout, r.stderr)
@@ -96,9 +97,11 @@ def test_ls(rec, srv):
     assert r.returncode == 0 and r.stderr == ''
     ls = r.stdout.splitlines()
     assert [l.split()[:2] for l in ls] == [[keys['mini'],'200'], [keys['big'],'200'], [keys['img'],'200'], [keys['nope'],'404'], [keys['sse'],'200'], ['0'*16,'200']]
-    assert ls[0].endswith(f'  POST {srv.url}/v1/chat/completions')
-    assert ls[3].endswith(f'  GET {srv.url}/nope?status=404')
-    assert ls[5].endswith('  -')
+    assert ls[0].endswith(f'  gpt-4o-mini  -     POST {srv.url}/v1/chat/completions')
+    assert ls[1].endswith(f"  gpt-4o       'hi'  POST {srv.url}/v1/chat/completions")
+    assert ls[3].endswith(f'  -            -     GET {srv.url}/nope?status=404')
+    assert ls[4].endswith(f"  claude-test  'hi'  POST {srv.url}/v1/messages")
+    assert ls[5].endswith('  -            -     -')
     sizes = [int(l.split()[2].replace(',', '')) for l in ls]
     assert sizes == [len(l) for l in (d/'cachy.jsonl').read_bytes().splitlines(keepends=True)]
 
@@ -107,13 +110,19 @@ def test_stats(rec, srv):
     r = cachy('stats', '--cache-dir', d, '-n', 2)
     assert r.returncode == 0 and r.stderr == ''
     out = r.stdout
-    assert out.startswith(f"{d/'cachy.jsonl'}: 5 entries, {(d/'cachy.jsonl').stat().st_size:,} bytes\n")
+    rs = [json.loads(l) for l in open(d/'cachy.jsonl')]
+    tokens = sum(r['usage']['input']+r['usage']['output'] for r in rs if 'usage' in r)
+    assert tokens and all(type(r['took']) is float for r in rs)
+    head = f"{d/'cachy.jsonl'}: 5 entries, {(d/'cachy.jsonl').stat().st_size:,} bytes; to record again: "
+    assert out.startswith(head) and out.split('\n')[0].split(', ')[-2] == f'{tokens:,} tokens', out
     hosts,rest = out.split('by host:\n')[1].split('by model:\n')
     models,largest = rest.split('largest:\n')
     host = srv.url.split('//')[1]
-    assert [l.split()[0::4] for l in hosts.splitlines()] == [['5', host]]
-    assert sorted(l.split()[-1] for l in models.splitlines()) == ['claude-test', 'gpt-4o', 'gpt-4o-mini']
+    assert [l.split()[0::2][:2] + l.split()[-1:] for l in hosts.splitlines()] == [['5', f'{(d/"cachy.jsonl").stat().st_size:,}', host]]
+    assert [l.split()[-1] for l in models.splitlines()] == ['-', 'gpt-4o-mini', 'gpt-4o', 'claude-test']
+    assert [l.split()[:2] for l in models.splitlines()][:2] == [['2', 'entries'], ['1', 'entry']]
     assert [l.split()[0] for l in largest.splitlines()] == [keys['img'], keys['sse']]
+    assert largest.splitlines()[1].split()[3:5] == ['claude-test', "'hi'"]
 
 def test_show(rec):
     d,keys = rec
@@ -249,3 +258,109 @@ def test_prune_usage(rec, tmp_path):
     assert r.returncode == 2 and 'unrecognized arguments: -- x' in r.stderr
     _one_line_error(cachy('prune', '--cache-dir', d, '--', 'no-such-command-for-cachy'), 127, 'cannot run no-such-command-for-cachy')
     assert (d/'cachy.jsonl').read_bytes() == before
+
+ASK = dict(model='gpt-4o', messages=[dict(role='system', content='Be brief.'), dict(role='user', content='tell me about topic 7')])
+CLAUDE = dict(model='claude-sonnet-4-5', max_tokens=100, messages=[dict(role='user', content=[dict(type='text', text='summarise the attached report in three bullets')])])
+HAIKU = dict(model='no-such-model-xyz', input='write a haiku')
+
+def _entry(key, url, body, took, model, i, o, c=0):
+    "A record as cachy writes it, with `took` seconds and `i` input (`c` cached) and `o` output tokens of `model`"
+    return dict(key=key, response='{}', headers={'content-type': 'application/json'}, status_code=200, binary=False, method='POST', took=took,
+                url=url, usage=dict(model=model, input=i, output=o, cached=c, written=0), req=sketch(body, {}, False))
+
+COSTLY = [_entry('a1'*10, 'https://api.openai.com/v1/chat/completions', ASK, 75.5, 'gpt-4o', 100_000, 20_000),
+          _entry('b2'*10, 'https://api.anthropic.com/v1/messages', CLAUDE, 2.5, 'claude-sonnet-4-5', 5_000, 100, 4_000),
+          _entry('c3'*10, 'https://llm.example.com/v1/responses', HAIKU, 0.25, 'no-such-model-xyz', 10, 5),
+          dict(key='12345678', response='{"model": "gpt-3.5-turbo"}', headers={}, status_code=200, binary=False)]
+
+@pytest.fixture
+def costly(tmp_path):
+    "A folder whose `cachy.jsonl` holds `COSTLY`, the last entry as pycachy wrote them"
+    (tmp_path/'cachy.jsonl').write_text(''.join(json.dumps(r)+'\n' for r in COSTLY))
+    return tmp_path
+
+def _prices():
+    "litellm's price map, as the test reads it, or skip"
+    import importlib.util
+    from pathlib import Path
+    s = importlib.util.find_spec('litellm')
+    p = s and Path(s.submodule_search_locations[0])/'model_prices_and_context_window_backup.json'
+    if not p or not p.is_file(): pytest.skip('litellm and its price map are not installed')
+    return json.loads(p.read_text())
+
+def _usd(v): return f"${v:,.2f}" if v >= 0.01 else f"${v:.4f}"
+
+def test_stats_costs(costly):
+    "Per host and per model: entries, bytes, seconds, tokens and the price the map gives; no price for an unknown model, nothing from a pycachy entry"
+    m = _prices()
+    g,c = m['gpt-4o'],m['claude-sonnet-4-5']
+    p1 = 100_000*g['input_cost_per_token'] + 20_000*g['output_cost_per_token']
+    p2 = 1_000*c['input_cost_per_token'] + 100*c['output_cost_per_token'] + 4_000*c['cache_read_input_token_cost']
+    assert 'no-such-model-xyz' not in m
+    w = max(len(_usd(p1)), len(_usd(p2)))
+    u1,u2,u0 = _usd(p1).rjust(w),_usd(p2).rjust(w),'–'.rjust(w)
+    r = cachy('stats', '--cache-dir', costly)
+    assert (r.returncode, r.stderr) == (0, ''), r.stderr
+    rows = [f"  1 entry    731 bytes  1 min 16 s  120,000 tokens  {u1}  ", f"  1 entry    817 bytes       2.5 s    5,100 tokens  {u2}  ",
+            f"  1 entry    479 bytes      250 ms       15 tokens  {u0}  ", f"  1 entry    118 bytes         0 s        0 tokens  {u0}  "]
+    assert r.stdout.splitlines()[:11] == [
+        f"{costly/'cachy.jsonl'}: 4 entries, 2,145 bytes; to record again: 1 min 18 s, 125,115 tokens, ~{_usd(p1+p2)}",
+        'by host:', *[a+b for a,b in zip(rows, ['api.openai.com', 'api.anthropic.com', 'llm.example.com', '-'])],
+        'by model:', *[a+b for a,b in zip(rows, ['gpt-4o', 'claude-sonnet-4-5', 'no-such-model-xyz', 'gpt-3.5-turbo'])]]
+    assert r.stdout.splitlines()[11:] == ['largest:',
+        "  b2b2b2b2b2b2b2b2b2b2  200  817  claude-sonnet-4-5  'summarise the attached report …'  POST https://api.anthropic.com/v1/messages",
+        "  a1a1a1a1a1a1a1a1a1a1  200  731  gpt-4o             'tell me about topic 7'            POST https://api.openai.com/v1/chat/completions",
+        "  c3c3c3c3c3c3c3c3c3c3  200  479  no-such-model-xyz  'write a haiku'                    POST https://llm.example.com/v1/responses",
+        "  12345678              200  118  gpt-3.5-turbo      -                                  -"]
+
+def test_stats_old_entries_add_nothing(tmp_path):
+    "A file of pycachy's entries: no seconds, no tokens, no price"
+    (tmp_path/'cachy.jsonl').write_text(json.dumps(COSTLY[-1])+'\n' + json.dumps(COSTLY[-1] | dict(key='87654321'))+'\n')
+    r = cachy('stats', '--cache-dir', tmp_path)
+    assert r.stdout.splitlines()[:3] == [f"{tmp_path/'cachy.jsonl'}: 2 entries, 236 bytes; to record again: 0 s, 0 tokens, no price known",
+                                         'by host:', '  2 entries  236 bytes  0 s  0 tokens  –  -']
+
+def test_stats_without_price_map(costly, tmp_path):
+    "Where litellm (so its price map) cannot be found, no price is shown, and a note says why"
+    fake = tmp_path/'fake'
+    (fake/'litellm').mkdir(parents=True)
+    (fake/'litellm'/'__init__.py').write_text('')
+    r = cachy('stats', '--cache-dir', costly, env=dict(PYTHONPATH=os.pathsep.join([str(fake), *filter(None, [os.environ.get('PYTHONPATH')])])))
+    assert r.returncode == 0, r.stderr
+    ls = r.stdout.splitlines()
+    assert ls[0].endswith('; to record again: 1 min 18 s, 125,115 tokens, no price known') and '$' not in r.stdout
+    assert [l.split()[-2] for l in ls[2:6]] == ['–']*4
+    assert ls[-1] == "note: no prices without litellm's price map: pip install litellm"
+
+def test_ls_model_and_prompt(costly):
+    "Each entry's model and the start of its last message, in aligned columns"
+    r = cachy('ls', '--cache-dir', costly)
+    assert r.stdout.splitlines() == [
+        "a1a1a1a1a1a1a1a1a1a1  200  731  gpt-4o             'tell me about topic 7'            POST https://api.openai.com/v1/chat/completions",
+        "b2b2b2b2b2b2b2b2b2b2  200  817  claude-sonnet-4-5  'summarise the attached report …'  POST https://api.anthropic.com/v1/messages",
+        "c3c3c3c3c3c3c3c3c3c3  200  479  no-such-model-xyz  'write a haiku'                    POST https://llm.example.com/v1/responses",
+        "12345678              200  118  gpt-3.5-turbo      -                                  -"]
+
+@pytest.mark.parametrize('sub', ['ls', 'stats', 'check'])
+def test_cache_dir_before_or_after(costly, sub):
+    "`--cache-dir DIR` goes before the subcommand or after it, and `.` is the working folder"
+    after = cachy(sub, '--cache-dir', costly)
+    assert after.returncode == 0 and after.stdout
+    assert cachy('--cache-dir', costly, sub).stdout == after.stdout
+    assert cachy(f'--cache-dir={costly}', sub).stdout == after.stdout
+    assert cachy('--cache-dir', costly/'nbs', sub, '--cache-dir', costly).stdout == after.stdout, 'the one after the subcommand wins'
+    here = cachy('--cache-dir', '.', sub, cwd=costly)
+    assert here.returncode == 0 and here.stdout == after.stdout.replace(f"{costly}/", '')
+
+def test_cache_dir_before_prune(rec, tmp_path):
+    d,keys = rec
+    r = cachy('--cache-dir', d, 'prune', '--', sys.executable, '-c', 'pass')
+    assert r.returncode == 1 and 'used none of the 5 entries' in r.stderr
+
+def test_show_stream_keeps_line_separators(tmp_path):
+    "A stream is split into events at blank lines and into lines at `\\n` or `\\r\\n` only: a U+2028 inside data stays"
+    txt = 'event: delta\r\ndata: {"text": "a\u2028b"}\r\n\r\n: ping\n\ndata: [DONE]\n\n'
+    rec = dict(key='d'*20, response=txt, headers={'content-type': 'text/event-stream'}, status_code=200, binary=False)
+    (tmp_path/'cachy.jsonl').write_text(json.dumps(rec)+'\n')
+    r = cachy('show', 'd'*20, '--cache-dir', tmp_path)
+    assert r.returncode == 0 and r.stdout == 'delta: {"text": "a\u2028b"}\n[DONE]\n', repr(r.stdout)
