@@ -3,7 +3,6 @@ import base64,importlib.util,json,random,subprocess,sys,zlib
 from pathlib import Path
 import httpx,pytest
 import cachy.answer as cu
-from cachy.cli import _events
 from cachy.answer import events,usage,price,has_prices,error
 from server import sse,recs,_chat,_chat_chunks,_response,_response_events,_message,_message_events,_cand,_cand_chunks
 
@@ -52,12 +51,6 @@ def test_anthropic_stream_later_counts_win():
            .replace('"usage": {"output_tokens": 7}', '"usage": {"output_tokens": 61, "input_tokens": 4, "cache_read_input_tokens": null}')
            for e in _message_events(1, 'claude-x', 'some reply')]
     assert usage(''.join(evs)) == c5('claude-x', 5004, 61, 5000)
-
-def test_events_as_the_cli_read_them():
-    "`events` gives what `cachy.cli._events` gave, on every stream the server sends"
-    for s in (_chat_chunks(1, 'm', 'a b'), _response_events(1, 'm', 'a b'), _message_events(1, 'm', 'a b'), _cand_chunks(1, 'm', 'a b c')):
-        s = ''.join(s)
-        assert events(s) == _events(s) and len(events(s)) > 2
 
 def test_recorded(tmp_path, srv):
     "The responses as cachy writes them in `cachy.jsonl`, read back"
