@@ -237,14 +237,20 @@ def error(raw, content_type=''):
         if (e := _error_in(x)) is not None: return _err_status(e)
 
 # %% ../nbs/08_answer.ipynb #2f8e1d4c
-_busy = {'queued', 'in_progress', 'validating', 'validating_files', 'pending', 'running', 'cancelling', 'finalizing', 'processing',
-         'state_pending', 'job_state_queued', 'job_state_pending', 'job_state_running', 'job_state_cancelling'}
+_busy = {'queued', 'in_progress', 'validating', 'validating_files', 'pending', 'running', 'cancelling', 'canceling', 'cancellation_requested',
+         'finalizing', 'processing', 'state_pending', 'job_state_queued', 'job_state_pending', 'job_state_running', 'job_state_cancelling',
+         'batch_state_pending', 'batch_state_running'}
+
+def _busy_state(m):
+    "Whether `m` is a dict whose `state` is one of work under way"
+    return isinstance(m, dict) and isinstance(s := m.get('state'), str) and s.lower() in _busy
 
 def unfinished(body):
     "Whether JSON answer `body` (text or bytes) says the work it reports on is still under way"
     if not isinstance(o := _loads(body), dict): return False
     if o.get('done') is False or any(isinstance(v := o.get(f), str) and v.lower() in _busy for f in ('status', 'processing_status', 'state')): return True
-    return isinstance(n := o.get('name'), str) and '/operations/' in '/'+n and 'done' not in o and 'error' not in o
+    if not isinstance(n := o.get('name'), str) or 'done' in o or 'error' in o: return False
+    return '/operations/' in '/'+n or _busy_state(o.get('metadata'))
 
 # %% ../nbs/08_answer.ipynb #43c663a0
 def _price_file():

@@ -438,10 +438,10 @@ def _ours(c, req):
 _polls = {}
 
 def _nth(key, restart=False):
-    "How many requests with `key` this process made, this one included; with `restart`, counted afresh after a final answer"
+    "How many requests with `key` this process made, this one included; counted afresh from this one with `restart`, or with 'one-shot' if the last was a final first answer"
     with _clock:
         p = _polls.setdefault(key, [0, False])
-        if restart and not p[1]: p[0] = 0
+        if restart is True or restart and p[0] == 1 and not p[1]: p[0] = 0
         p[0] += 1
         return p[0]
 
@@ -470,9 +470,9 @@ def _poll(c, key, rec, req):
     return k,rec,(key, n)
 
 def _again(key, req):
-    "In refresh mode: `(key, seq)` to record the live answer to `req`, whose key is `key`, under: the next poll's after one that said unfinished"
+    "In refresh mode: `(key, seq)` to record the live answer to `req`, whose key is `key`, under: the next poll's after an answer of a sequence"
     if req.method != 'GET': return key,None
-    n = _nth(key, restart=True)
+    n = _nth(key, restart='one-shot')
     return _seq_key(key, n) if n > 1 else key,(key, n)
 
 # %% ../nbs/00_core.ipynb #7a2c0f51
@@ -497,7 +497,7 @@ def _lookup(c, req, stream):
             return k,rec,None
         key = k
     elif (rec := _earlier(c, key, req, stream)) is not None: return key,rec,None
-    elif req.method == 'GET': seq = key,_nth(key)
+    elif req.method == 'GET': seq = key,_nth(key, restart=True)
     if c.mode == 'replay':
         _note(c, 'replay_failure', key, req)
         raise _miss(c, key, req, stream)
