@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from . import __version__
 from .answer import events,has_prices,price
 from .creds import secret_query,secret_values_in,userinfo
-from .explain import path_keys
+from .explain import path_keys,plural,seconds,dollars
 from .store import Store,cache_file,is_record,open_regular
 
 # %% ../nbs/02_cli.ipynb #410614ae
@@ -99,11 +99,6 @@ def _loads(s):
     try: return json.loads(s)
     except (ValueError, TypeError, RecursionError): return None
 
-# %% ../nbs/02_cli.ipynb #6d1f3e84
-def _n(n, one, many=None):
-    "`n` and the noun for it: `1 entry`, `2 entries`"
-    return f"{n:,} {one if n == 1 else many or one+'s'}"
-
 # %% ../nbs/02_cli.ipynb #12917fed
 def _is_sse(r):
     "Whether record `r` holds a stream of server-sent events"
@@ -178,21 +173,10 @@ def _host(r):
     "The host (and port) of the URL in record `r`, or `-`"
     return urlsplit(r['url']).netloc if r.get('url') else '-'
 
-# %% ../nbs/02_cli.ipynb #6b7a0d53
-def _dur(s):
-    "Seconds `s` as people say them: `0 s`, `850 ms`, `4.2 s`, `2 min 13 s`"
-    if not s: return '0 s'
-    if s < 1: return f"{s*1000:.0f} ms"
-    if s < 60: return f"{s:.1f} s"
-    m,s = divmod(round(s), 60)
-    h,m = divmod(m, 60)
-    return (f"{h} h " if h else '') + f"{m} min {s} s"
-
 # %% ../nbs/02_cli.ipynb #2c8f5e13
 def _usd(v):
-    "USD `v` for people: `$1,234.50`, `$0.0036`, `<$0.0001`; `–` for `None`"
-    if v is None: return '–'
-    return f"${v:,.2f}" if v >= 0.01 or not v else f"${v:.4f}" if v >= 0.0001 else '<$0.0001'
+    "USD `v` for people, `–` for `None`"
+    return '–' if v is None else dollars(v)
 
 # %% ../nbs/02_cli.ipynb #1b8d4e72
 def _cost(r):
@@ -225,7 +209,7 @@ def _count(n, one, many):
 def _cells(t):
     "The cells showing tally `t`"
     n,b,s,k,u = t
-    return [_count(n, 'entry', 'entries'), _count(b, 'byte', 'bytes'), _dur(s), _count(k, 'token', 'tokens'), _usd(u)]
+    return [_count(n, 'entry', 'entries'), _count(b, 'byte', 'bytes'), seconds(s), _count(k, 'token', 'tokens'), _usd(u)]
 
 # %% ../nbs/02_cli.ipynb #1e6d4b07
 @_cmd('stats', 'Entries and bytes, and the seconds, tokens and estimated USD of recording them again, by host and by model; and the largest entries',
@@ -235,7 +219,7 @@ def _do_stats(args):
     es = list(Store(p).entries())
     cs = [(n, *_cost(r)) for _,n,r in es]
     n,_,s,k,u = _tally(cs)
-    print(f"{p}: {_n(n, 'entry', 'entries')}, {_n(p.stat().st_size, 'byte')}; to record again: {_dur(s)}, {_n(k, 'token')}, "
+    print(f"{p}: {plural(n, 'entry', 'entries')}, {plural(p.stat().st_size, 'byte')}; to record again: {seconds(s)}, {plural(k, 'token')}, "
           + ('no price known' if u is None else f"~{_usd(u)}"))
     gs = [(t, _group(es, cs, f)) for t,f in (('host', _host), ('model', _model_of))]
     ls = _table([[*_cells(t), v] for _,g in gs for v,t in g], right=range(5))
@@ -281,7 +265,7 @@ def _problems(lines):
         if r is None: res.append((i, 'damaged: not JSON', True))
         elif not is_record(r): res.append((i, 'damaged: not a cachy record', True))
         elif not ended: res.append((i, 'no newline at the end: cachy skips this line until it next writes', True))
-        else: seen.setdefault(r['key'], []).append((i, l))
+        else: seen.setdefault(r['key'], []).append((i, re.sub(rb'"took": [0-9.e+-]+, ', b'', l)))
         if isinstance(r, dict) and isinstance(u := r.get('url'), str):
             if ps := secret_query(u): res.append((i, f"the URL carries a credential: {', '.join(ps)}", True))
             if userinfo(u): res.append((i, "the URL carries a user name or password", True))
@@ -300,7 +284,7 @@ def _do_check(args):
     ps = _problems(Store(p).lines())
     for n,msg,bad in ps: print(f"{p}:{n}: {msg}" if bad else f"{p}:{n}: note: {msg}")
     n = sum(bad for *_,bad in ps)
-    print(f"cachy check: {_n(n, 'problem')} in {p}" if n else f"cachy check: {p} OK")
+    print(f"cachy check: {plural(n, 'problem')} in {p}" if n else f"cachy check: {p} OK")
     return 1 if n else 0
 
 # %% ../nbs/02_cli.ipynb #9897effd
@@ -309,7 +293,7 @@ def _do_compact(args):
     s = Store(_path(args.cache_dir))
     c = s.compact()
     (l0,l1),(_,e1),(b0,b1) = c['lines'],c['entries'],c['bytes']
-    print(f"cachy compact: removed {l0-l1:,} of {_n(l0, 'line')}; {s.path} now holds {_n(e1, 'entry', 'entries')} in {_n(b1, 'byte')} (was {b0:,})")
+    print(f"cachy compact: removed {l0-l1:,} of {plural(l0, 'line')}; {s.path} now holds {plural(e1, 'entry', 'entries')} in {plural(b1, 'byte')} (was {b0:,})")
     return 0
 
 # %% ../nbs/02_cli.ipynb #0729c8e5
@@ -334,8 +318,8 @@ def _do_prune(args):
         print(f"cachy prune: {c} exited with {rc}; nothing removed", file=sys.stderr)
         return rc if rc > 0 else 128-rc
     s = Store(p)
-    if len(s) and not keep & set(s): raise _Fail(f"cachy prune: {c} used none of the {_n(len(s), 'entry', 'entries')} in {p}; nothing removed", 1)
+    if len(s) and not keep & set(s): raise _Fail(f"cachy prune: {c} used none of the {plural(len(s), 'entry', 'entries')} in {p}; nothing removed", 1)
     r = s.compact(keep=keep)
     (e0,e1),(b0,b1) = r['entries'],r['bytes']
-    print(f"cachy prune: removed {_n(e0-e1, 'entry', 'entries')} ({_n(b0-b1, 'byte')}); {_n(e1, 'entry', 'entries')} left in {p}")
+    print(f"cachy prune: removed {plural(e0-e1, 'entry', 'entries')} ({plural(b0-b1, 'byte')}); {plural(e1, 'entry', 'entries')} left in {p}")
     return 0

@@ -26,7 +26,7 @@ from . import answer
 from .creds import secret_params,secret_param
 from .store import Store,cache_file,warn
 from .legacy import earlier_keys
-from .explain import sketch,closest
+from .explain import sketch,closest,plural,seconds,dollars
 
 # %% ../nbs/00_core.ipynb #76a46eec
 doms = ('chatgpt.com', 'api.openai.com', 'api.anthropic.com', 'generativelanguage.googleapis.com', 'api.deepseek.com',
@@ -323,16 +323,12 @@ def _miss(c, key, req, stream):
     return ReplayMiss(f"{head}\n{_why(c, key, req, stream)}", _advice(c.mode_from))
 
 # %% ../nbs/00_core.ipynb #5d9b2e17
-def _plural(n, one, many=None): return f"{n:,} {one if n == 1 else many or one+'s'}"
-
-def _usd_str(usd): return f"~${usd:,.2f}" if usd >= 0.01 or not usd else f"~${usd:.2g}"
-
 def summary(st):
     "One line saying what cachy did and saved, from the figures `st` of `cachy_stats()` (or their sum over processes)"
-    saved = [x for x in (st['saved_s'] and _dur(st['saved_s']), st['saved_tokens'] and _plural(st['saved_tokens'], 'token'),
-                         st['saved_usd'] is not None and _usd_str(st['saved_usd'])) if x]
-    res = _plural(st['hit'], 'hit') + (f" saved {', '.join(saved)}" if saved else '')
-    res += f"; {st['recorded']:,} recorded, {_plural(st['miss'], 'miss', 'misses')}, {_plural(st['replay_failure'], 'replay failure')}"
+    saved = [x for x in (st['saved_s'] and seconds(st['saved_s']), st['saved_tokens'] and plural(st['saved_tokens'], 'token'),
+                         st['saved_usd'] is not None and '~'+dollars(st['saved_usd'])) if x]
+    res = plural(st['hit'], 'hit') + (f" saved {', '.join(saved)}" if saved else '')
+    res += f"; {st['recorded']:,} recorded, {plural(st['miss'], 'miss', 'misses')}, {plural(st['replay_failure'], 'replay failure')}"
     if ps := st.get('passed'):
         hs = sorted(ps, key=lambda h: -ps[h])
         res += f"; {st['pass']:,} passed through live: {', '.join(hs[:3])}" + (f" and {len(hs)-3} more" if len(hs) > 3 else '')
@@ -372,21 +368,13 @@ def _saved(rec):
 
 def _said(t, n):
     "What a hit that saved `t` seconds and `n` tokens says of it: `saved 2.1 s, 1,284 tokens`"
-    said = [x for x in (t and _dur(t), n and f"{n:,} tokens") if x]
+    said = [x for x in (t and seconds(t), n and f"{n:,} tokens") if x]
     return 'saved ' + ', '.join(said) if said else ''
 
 def _usd(priced):
     "The estimated price of the tokens in `priced`, `(model, input, output, cached, written)` → hits; `None` if none is known"
     ps = [(p, n) for (m,*ts),n in priced if (p := answer.price(m, *ts)) is not None]
     return sum(p*n for p,n in ps) if ps else None
-
-def _dur(s):
-    "Seconds `s` as people say them: `85 ms`, `0.4 s`, `2 min 13 s`"
-    if s < 0.1: return f"{s*1000:.0f} ms"
-    if s < 60: return f"{s:.1f} s"
-    m,s = divmod(round(s), 60)
-    h,m = divmod(m, 60)
-    return (f"{h} h " if h else '') + f"{m} min {s} s"
 
 def _used(c, key):
     "Track the use of entry `key` for `cachy prune`, in the file `CACHY_USED` named when cachy was enabled"

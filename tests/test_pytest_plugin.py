@@ -105,7 +105,7 @@ def test_replay_miss_in_a_fixture(srv, tmp_path):
 def test_xdist(srv, tmp_path):
     "Two pytest-xdist workers record into one file: nothing lost, and the replay reaches no server and adds up what both saved"
     from cachy.answer import price
-    from cachy.core import _dur
+    from cachy.explain import seconds,dollars
     tests = ''.join(f'def test_{i}(): assert ask("q{i}").endswith("q{i}")\n' for i in range(40))
     p = project(tmp_path, srv, tests=tests.replace('ask(', 'ask4o('))
     (p/'tests'/'test_llm.py').write_text((p/'tests'/'test_llm.py').read_text().replace('def ask(q)', 'def ask4o(q): return client.chat.completions.create(model="gpt-4o", messages=[dict(role="user", content=q)]).choices[0].message.content\ndef ask(q)'))
@@ -119,7 +119,7 @@ def test_xdist(srv, tmp_path):
     assert rc == 0 and srv.total == 40, out
     assert '2 workers' in out
     usd = 40*price('gpt-4o', 5, 7)
-    assert summary(out) == f"cachy: 40 hits saved {_dur(took)}, 480 tokens, ~${usd:.2g}; 0 recorded, 0 misses, 0 replay failures; {p/'cachy.jsonl'}"
+    assert summary(out) == f"cachy: 40 hits saved {seconds(took)}, 480 tokens, ~{dollars(usd)}; 0 recorded, 0 misses, 0 replay failures; {p/'cachy.jsonl'}"
 
 def test_offline_and_what_passed(srv, tmp_path):
     "--cachy-offline fails a call to a host outside doms, naming it; replay names what it let through live"
