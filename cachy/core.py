@@ -805,6 +805,7 @@ def _tee(res, record, is_async):
 # %% ../nbs/00_core.ipynb #5c9e1a47
 _exit_wait = 10
 
+@atexit.register
 def _finish_streams():
     "At exit: finish and record the streams left half read, within `_exit_wait` seconds in all"
     until = time.monotonic()+_exit_wait
@@ -813,8 +814,6 @@ def _finish_streams():
         if th is None: continue
         th.join(max(until-time.monotonic(), 0))
         if th.is_alive(): t.body.fail(f"it was left half read, and not finished within {_exit_wait} s of exit")
-
-atexit.register(_finish_streams)
 
 # %% ../nbs/00_core.ipynb #4472acc2
 def _mk_send(orig):
