@@ -18,6 +18,7 @@ def _blocks(text):
     "The blocks of server-sent events `text`, split at blank lines"
     return _re(r'\n\r?\n').split(text)
 
+# %% ../nbs/08_answer.ipynb #b8f2e541
 def _block(b):
     "The `(name, data)` of the event in block `b`, or `None` when it has neither"
     name,data = None,[]
@@ -38,25 +39,39 @@ def _int(u, k):
     v = u.get(k)
     return v if type(v) is int and v >= 0 else None
 
-def _sub(u, k, n):
+# %% ../nbs/08_answer.ipynb #b5353936
+def _detail(u, k, n):
     "The count `n` of the object `u[k]`, if any"
     return _int(d, n) if isinstance(d := u.get(k), dict) else None
 
+# %% ../nbs/08_answer.ipynb #effc0b08
+def _gemini_counts(u):
+    "`(input, output, cached, written)` of a Gemini `usageMetadata` `u`, thoughts counted as output"
+    i,o,t,th = _int(u, 'promptTokenCount'),_int(u, 'candidatesTokenCount'),_int(u, 'totalTokenCount'),_int(u, 'thoughtsTokenCount')
+    if th and t != (i or 0) + (o or 0) + (_int(u, 'toolUsePromptTokenCount') or 0): o = (o or 0) + th
+    return i,o,_int(u, 'cachedContentTokenCount'),None
+
+# %% ../nbs/08_answer.ipynb #10f1f7c1
+def _chat_counts(u):
+    "`(input, output, cached, written)` of an OpenAI chat-completion usage object `u`"
+    return _int(u, 'prompt_tokens'),_int(u, 'completion_tokens'),_detail(u, 'prompt_tokens_details', 'cached_tokens'),None
+
+# %% ../nbs/08_answer.ipynb #e6748042
+def _input_counts(u):
+    "`(input, output, cached, written)` of an Anthropic, Bedrock or OpenAI Responses usage object `u`"
+    bed = 'inputTokens' in u or 'outputTokens' in u
+    names = ('inputTokens', 'outputTokens', 'cacheReadInputTokens', 'cacheWriteInputTokens') if bed else \
+            ('input_tokens', 'output_tokens', 'cache_read_input_tokens', 'cache_creation_input_tokens')
+    i,o,c,w = (_int(u, k) for k in names)
+    if c is None and w is None: return i,o,_detail(u, 'input_tokens_details', 'cached_tokens'),None
+    return (i or 0) + (c or 0) + (w or 0),o,c,w
+
+# %% ../nbs/08_answer.ipynb #c9cb3452
 def _counts(u):
     "The `input`, `output`, `cached` and `written` tokens of usage object `u`, or `None` when it counts none"
-    g = _int
-    if 'promptTokenCount' in u or 'candidatesTokenCount' in u:
-        i,o,t,th = g(u, 'promptTokenCount'),g(u, 'candidatesTokenCount'),g(u, 'totalTokenCount'),g(u, 'thoughtsTokenCount')
-        if th and t != (i or 0) + (o or 0) + (g(u, 'toolUsePromptTokenCount') or 0): o = (o or 0) + th
-        c,w = g(u, 'cachedContentTokenCount'),None
-    elif 'prompt_tokens' in u or 'completion_tokens' in u:
-        i,o,c,w = g(u, 'prompt_tokens'),g(u, 'completion_tokens'),_sub(u, 'prompt_tokens_details', 'cached_tokens'),None
-    else:
-        bed = 'inputTokens' in u or 'outputTokens' in u
-        i,o = (g(u, 'inputTokens'),g(u, 'outputTokens')) if bed else (g(u, 'input_tokens'),g(u, 'output_tokens'))
-        c,w = (g(u, 'cacheReadInputTokens'),g(u, 'cacheWriteInputTokens')) if bed else (g(u, 'cache_read_input_tokens'),g(u, 'cache_creation_input_tokens'))
-        if c is not None or w is not None: i = (i or 0) + (c or 0) + (w or 0)
-        else: c = _sub(u, 'input_tokens_details', 'cached_tokens')
+    if 'promptTokenCount' in u or 'candidatesTokenCount' in u: i,o,c,w = _gemini_counts(u)
+    elif 'prompt_tokens' in u or 'completion_tokens' in u: i,o,c,w = _chat_counts(u)
+    else: i,o,c,w = _input_counts(u)
     if i is None and o is None: return None
     i,o,c,w = i or 0,o or 0,c or 0,w or 0
     return dict(input=i, output=o, cached=c, written=w) if c + w <= i else dict(input=i, output=o, cached=0, written=0)
@@ -67,6 +82,7 @@ def _model(o):
     m = o.get('model') or o.get('modelVersion')
     return m if isinstance(m, str) and m else None
 
+# %% ../nbs/08_answer.ipynb #df309f25
 def _find(d):
     "`(model, usage object)` of response or event `d`, or `None` when it has no usage"
     if not isinstance(d, dict): return None
@@ -80,11 +96,13 @@ def _loads(s):
     try: return json.loads(s)
     except (ValueError, TypeError, RecursionError): return None
 
+# %% ../nbs/08_answer.ipynb #bfe6ce6e
 def _merge(acc, u):
     "Add to usage object `acc` the counts and details of the earlier report `u` that it lacks"
     for k,v in u.items():
         if k not in acc and ((type(v) is int and v >= 0) or isinstance(v, dict)): acc[k] = v
 
+# %% ../nbs/08_answer.ipynb #7c753e9e
 def _fold(ds):
     "`(model, usage object)` of events `ds`, the last first, or `None`; only Anthropic's `message_delta` needs earlier ones"
     model,acc,found = None,{},False
@@ -96,43 +114,49 @@ def _fold(ds):
     return (model, acc) if found else None
 
 # %% ../nbs/08_answer.ipynb #4dcf0af7
-_sizes = {0:0, 1:0, 2:1, 3:2, 4:4, 5:8, 8:8, 9:16}
-
-def _u(b, i, n):
+def _uint(b, i, n):
     "The unsigned big-endian integer in the `n` bytes at `i` of `b`"
     return int.from_bytes(b[i:i+n], 'big')
+
+# %% ../nbs/08_answer.ipynb #1a7a5007
+_sizes = {0:0, 1:0, 2:1, 3:2, 4:4, 5:8, 8:8, 9:16}
 
 def _headers(b):
     "The string headers in the header bytes `b` of an event-stream message"
     res,i = {},0
     while i < len(b):
         n = b[i]
-        k,t,i = b[i+1:i+1+n].decode('utf-8', 'replace'),b[i+1+n] if i+1+n < len(b) else -1,i+2+n
-        if t in (6, 7): n,i = _u(b, i, 2),i+2
+        k = b[i+1:i+1+n].decode('utf-8', 'replace')
+        t = b[i+1+n] if i+1+n < len(b) else -1
+        i += 2+n
+        if t in (6, 7): n,i = _uint(b, i, 2),i+2
         elif t in _sizes: n = _sizes[t]
         else: break
         if t == 7: res[k] = b[i:i+n].decode('utf-8', 'replace')
         i += n
     return res
 
+# %% ../nbs/08_answer.ipynb #1f854d36
 def _prelude(b, i):
     "`(total length, headers length)` of the event-stream message at `i` of `b` when its prelude checks, else `None`"
     if len(b) < i+16: return None
-    n,h = _u(b, i, 4),_u(b, i+4, 4)
+    n,h = _uint(b, i, 4),_uint(b, i+4, 4)
     import zlib
-    return (n, h) if 16 <= n <= len(b)-i and h <= n-16 and zlib.crc32(b[i:i+8]) == _u(b, i+8, 4) else None
+    return (n, h) if 16 <= n <= len(b)-i and h <= n-16 and zlib.crc32(b[i:i+8]) == _uint(b, i+8, 4) else None
 
+# %% ../nbs/08_answer.ipynb #00096cbf
 def _messages(b):
     "`(headers, payload)` of each message of event-stream bytes `b`, up to the first that does not check"
     import zlib
     res,i = [],0
     while (p := _prelude(b, i)):
         n,h = p
-        if zlib.crc32(b[i:i+n-4]) != _u(b, i+n-4, 4): break
+        if zlib.crc32(b[i:i+n-4]) != _uint(b, i+n-4, 4): break
         res.append((_headers(b[i+12:i+12+h]), b[i+12+h:i+n-4]))
         i += n
     return res
 
+# %% ../nbs/08_answer.ipynb #200685c0
 def _frames(b):
     "`(event type, payload)` of each message of event-stream bytes `b`, up to the first that does not check"
     return [(h.get(':event-type'), p) for h,p in _messages(b)]
@@ -145,6 +169,7 @@ def _named(ds):
             if isinstance(o, dict) and (m := _model(o)): return m
     return None
 
+# %% ../nbs/08_answer.ipynb #a7fa0cd1
 def _sse(text):
     "`(model, usage object)` of server-sent events `text`, or `None`"
     bs = _blocks(text)
@@ -152,6 +177,7 @@ def _sse(text):
     if r and r[0] is None: r = _named(_loads(e[1]) for b in bs if 'odel' in b and (e := _block(b))),r[1]
     return r
 
+# %% ../nbs/08_answer.ipynb #5fdadd5a
 def _read(body, ct):
     "`(model, usage object)` of response `body` with content type `ct`, or `None`"
     if isinstance(body, memoryview): body = bytes(body)
@@ -166,6 +192,7 @@ def _read(body, ct):
     if s[:1] == '[': return _fold(reversed(d)) if isinstance(d := _loads(s), list) else None
     return _sse(s)
 
+# %% ../nbs/08_answer.ipynb #96791b8b
 def _bedrock(url):
     "The model id in the path of Bedrock runtime URL `url`, or `None`"
     from urllib.parse import unquote
@@ -211,6 +238,7 @@ def _aws_error(b):
 # %% ../nbs/08_answer.ipynb #7c2e9f31
 _answer_keys = {'error', 'type', 'code', 'message', 'status', 'param', 'details'}
 
+# %% ../nbs/08_answer.ipynb #8d0afa97
 def _error_in(o, name=None, event=False):
     "The error object that `o` reports, as the data of event `name` of a stream (`event`) or as a JSON body; `None` if none"
     if not isinstance(o, dict): return None
@@ -220,6 +248,7 @@ def _error_in(o, name=None, event=False):
     e = o.get('error')
     return e if isinstance(e, dict) and (event or o.keys() <= _answer_keys) else None
 
+# %% ../nbs/08_answer.ipynb #c7b0d7be
 def error(raw, content_type=''):
     "`(status, name)` of an error reported inside the successful response `raw` (bytes or text), or `None`"
     ct,txt = content_type,raw
@@ -245,6 +274,7 @@ def _busy_state(m):
     "Whether `m` is a dict whose `state` is one of work under way"
     return isinstance(m, dict) and isinstance(s := m.get('state'), str) and s.lower() in _busy
 
+# %% ../nbs/08_answer.ipynb #7e01f7c3
 def unfinished(body):
     "Whether JSON answer `body` (text or bytes) says the work it reports on is still under way"
     if not isinstance(o := _loads(body), dict): return False
@@ -263,6 +293,7 @@ def _price_file():
         if (p := Path(d)/'model_prices_and_context_window_backup.json').is_file(): return p
     return None
 
+# %% ../nbs/08_answer.ipynb #87950338
 @cache
 def _prices():
     "litellm's price map, read once, or `None` when there is none"
@@ -285,11 +316,13 @@ def _keys(m):
     if m.startswith('gemini-'): yield 'gemini/' + m
     if (d := _re(r'(.+)-(?:\d{4}-\d\d-\d\d|20\d{6})').fullmatch(m)): yield d[1]
 
+# %% ../nbs/08_answer.ipynb #b2b9039a
 def _rate(e, k):
     "The cost per token `e[k]` of price-map entry `e`, or `None`"
     v = e.get(k)
     return v if type(v) in (int, float) and v >= 0 else None
 
+# %% ../nbs/08_answer.ipynb #0dc2cc97
 def _entry(model):
     "The price-map entry of the first of `_keys(model)` in the map, when it has flat per-token rates, else `None`"
     if not isinstance(model, str) or not (ps := _prices()): return None
@@ -297,11 +330,12 @@ def _entry(model):
     return e if isinstance(e, dict) and 'tiered_pricing' not in e and _rate(e, 'input_cost_per_token') is not None else None
 
 # %% ../nbs/08_answer.ipynb #8232679a
-_kinds = 'input_cost_per_token','output_cost_per_token','cache_read_input_token_cost','cache_creation_input_token_cost'
-
 def _tokens(t):
     "The number of tokens `t` (`200k`, `128`) names"
     return int(t[:-1])*1000 if t.endswith('k') else int(t)
+
+# %% ../nbs/08_answer.ipynb #437660b4
+_kinds = 'input_cost_per_token','output_cost_per_token','cache_read_input_token_cost','cache_creation_input_token_cost'
 
 def _rates(e, n):
     "The rates of `_kinds` in price-map entry `e` for a prompt of `n` tokens"

@@ -14,6 +14,7 @@ import pytest
 
 # %% ../nbs/06_pytest.ipynb #ecbf8e67
 def pytest_addoption(parser):
+    "The flags and ini options of the plugin"
     g = parser.getgroup('cachy', 'cachy: cache LLM API calls in cachy.jsonl')
     g.addoption('--cachy', action='store_true', default=None, help='cache the LLM API calls of this run in cachy.jsonl (record mode)')
     g.addoption('--cachy-mode', choices=('record', 'replay', 'refresh'), help='record, replay or refresh; implies --cachy (default: CACHY_MODE, else record)')
@@ -25,7 +26,9 @@ def pytest_addoption(parser):
     parser.addini('cachy_dir', 'folder of cachy.jsonl, relative to this file (default: the project root)')
     parser.addini('cachy_doms', 'hosts to cache besides the default doms', type='linelist', default=[])
 
+# %% ../nbs/06_pytest.ipynb #504f726b
 def pytest_configure(config):
+    "Declare the markers, and register the plugin's state for this run"
     config.addinivalue_line('markers', 'cachy(**kwargs): cache the LLM API calls of this test (kwargs go to enable_cachy)')
     config.addinivalue_line('markers', 'no_cachy: send the LLM API calls of this test live')
     config.pluginmanager.register(_Cachy(config), 'cachy-run')
@@ -61,11 +64,13 @@ _fig = 'hit','recorded','miss','replay_failure','pass','saved_s','saved_tokens'
 
 def _zero(): return dict.fromkeys(_fig, 0) | dict(passed={}, saved_usd=None)
 
+# %% ../nbs/06_pytest.ipynb #03e2807f
 def _since(s1, s0):
     "What cachy did between the `cachy_stats()` `s0` and `s1`"
     d = {k: s1[k]-s0[k] for k in _fig} | dict(passed={h: n-s0['passed'].get(h, 0) for h,n in s1['passed'].items() if n > s0['passed'].get(h, 0)})
     return d | dict(saved_usd=None if s1['saved_usd'] is None else s1['saved_usd']-(s0['saved_usd'] or 0))
 
+# %% ../nbs/06_pytest.ipynb #5534ac36
 def _add(t, d):
     "Add figures `d` to the totals `t`"
     for k in _fig: t[k] += d[k]
@@ -78,6 +83,7 @@ class _Cachy:
     "The plugin's state for one pytest run"
     def __init__(self, config): self.config,self.on,self.path,self.done = config,False,None,_zero()
 
+# %% ../nbs/06_pytest.ipynb #e28596be
 def _hook(f):
     "Make `f`, `_name`, the method `pytest_name` of `_Cachy`: a hook of the run, not of the module"
     setattr(_Cachy, 'pytest'+f.__name__, f)
@@ -123,14 +129,17 @@ def _phase(self):
 
 _Cachy._phase = _phase
 
+# %% ../nbs/06_pytest.ipynb #107b22b9
 @_hook
 @pytest.hookimpl(wrapper=True)
 def _runtest_setup(self, item): return (yield from self._phase())
 
+# %% ../nbs/06_pytest.ipynb #9e72765f
 @_hook
 @pytest.hookimpl(wrapper=True)
 def _runtest_call(self, item): return (yield from self._phase())
 
+# %% ../nbs/06_pytest.ipynb #de1eb0dd
 @_hook
 @pytest.hookimpl(wrapper=True)
 def _runtest_teardown(self, item, nextitem): return (yield from self._phase())
@@ -144,6 +153,7 @@ def _sessionfinish(self, session):
         disable_cachy()
     if hasattr(self.config, 'workeroutput'): self.config.workeroutput['cachy'] = dict(done=self.done, path=self.path and str(self.path))
 
+# %% ../nbs/06_pytest.ipynb #d20924c1
 @_hook
 @pytest.hookimpl(optionalhook=True)
 def _testnodedown(self, node, error):
