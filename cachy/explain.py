@@ -137,9 +137,9 @@ def plural(n, one, many=None):
 
 # %% ../nbs/05_explain.ipynb #830c9f26
 def seconds(s):
-    "Seconds `s` as people say them: `0 s`, `850 ms`, `4.2 s`, `2 min 13 s`"
+    "Seconds `s` as people say them: `0 s`, `850 ms` (to ten milliseconds), `4.2 s`, `2 min 13 s`"
     if not s: return '0 s'
-    if s < 1: return f"{s*1000:.0f} ms"
+    if s < 1: return f"{round(s*100)*10} ms"
     if s < 60: return f"{s:.1f} s"
     m,s = divmod(round(s), 60)
     h,m = divmod(m, 60)
