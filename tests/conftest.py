@@ -1,5 +1,6 @@
 import pytest
-from cachy import enable_cachy,disable_cachy,doms
+from cachy import enable_cachy,disable_cachy
+from helpers import ours
 from server import Server,OKEY,AKEY
 
 pytest_plugins = ['sdk_matrix']  # the README's table of SDKs, from the tests that passed
@@ -31,7 +32,7 @@ def _isolate(monkeypatch):
 @pytest.fixture
 def on(tmp_path):
     "Enable cachy on a fresh `cachy.jsonl` in `tmp_path`, with the loopback host allowed"
-    def f(**kw): enable_cachy(**{'cache_dir': tmp_path, 'doms': doms+('127.0.0.1',)} | kw)
+    def f(**kw): enable_cachy(**{'cache_dir': tmp_path, 'doms': ours} | kw)
     return f
 
 @pytest.fixture

@@ -2,12 +2,10 @@
 import json,os,subprocess,sys,warnings
 from pathlib import Path
 import httpx,pytest
-from cachy import enable_cachy,disable_cachy,doms
+from cachy import enable_cachy,disable_cachy
 from cachy.store import Store
+from helpers import ours,cli,py,child_env
 from server import recs
-from envs import script
-
-ours = doms+('127.0.0.1',)
 
 def cachy_warnings(ws): return [w for w in ws if str(w.message).startswith('cachy')]
 
@@ -60,12 +58,13 @@ def test_new_folder_and_home(srv, tmp_path, monkeypatch):
 
 _mem = '''
 import sys,json,httpx
-from cachy import enable_cachy,doms
+from cachy import enable_cachy
+from helpers import ours
 url,d,on = sys.argv[1],sys.argv[2],sys.argv[3] == 'on'
 def peak(): return int(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1])*1024
 with httpx.Client(timeout=120) as c:
     with c.stream('GET', url+'/sse?k=10&pad=100') as r: r.read()
-    if on: enable_cachy(cache_dir=d, doms=doms+('127.0.0.1',))
+    if on: enable_cachy(cache_dir=d, doms=ours)
     p0,n = peak(),0
     with c.stream('GET', url+'/sse?k=2000&pad=10000') as r:
         for b in r.iter_bytes(): n += len(b)
@@ -76,7 +75,7 @@ def test_memory_recording_a_large_stream(srv, tmp_path):
     "Recording a 20 MB stream costs at most about twice its size in memory, beyond what the same call costs without cachy"
     srv.pace = 0
     def run(on):
-        r = subprocess.run([sys.executable, '-c', _mem, srv.url, str(tmp_path), on], capture_output=True, text=True, timeout=300)
+        r = py(_mem, srv.url, tmp_path, on, timeout=300)
         assert r.returncode == 0, r.stderr
         return json.loads(r.stdout)
     off,on = run('off'),run('on')
@@ -88,11 +87,6 @@ def test_memory_recording_a_large_stream(srv, tmp_path):
     assert s.get(next(iter(s)))['response'].count('data: ') == 2000
 
 # A byte-order mark, and lines that look like records
-
-def cli(*args):
-    "Run the installed `cachy` command: its exit code, stdout and stderr"
-    r = subprocess.run([script('cachy'), *map(str, args)], capture_output=True, text=True, timeout=60)
-    return r.returncode,r.stdout,r.stderr
 
 def test_bom(srv, tmp_path):
     "A file a Windows editor saved with a byte-order mark: the library hits its first line, and every command agrees"
@@ -128,9 +122,10 @@ def test_symlink(srv, tmp_path):
 _abandon = '''
 import sys,gc,json
 from openai import OpenAI
-from cachy import enable_cachy,doms
+from cachy import enable_cachy
+from helpers import ours
 url,d,when = sys.argv[1:4]
-enable_cachy(cache_dir=d, doms=doms+('127.0.0.1',))
+enable_cachy(cache_dir=d, doms=ours)
 c = OpenAI(api_key='sk-test', base_url=url+'/v1')
 s = c.chat.completions.create(model='gpt-x', messages=[{'role': 'user', 'content': 'a long story '*40}], stream=True)
 for chunk in s: break
@@ -143,7 +138,7 @@ if when == 'alive':
 @pytest.mark.parametrize('when', ['exit', 'alive'])
 def test_abandoned_stream(when, srv, tmp_path):
     "A stream left half read is read to its end and recorded whole: when it is collected, or at exit, printing nothing"
-    r = subprocess.run([sys.executable, '-c', _abandon, srv.url, str(tmp_path), when], capture_output=True, text=True, timeout=60)
+    r = py(_abandon, srv.url, tmp_path, when, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stderr == ''
     assert r.stdout == ('1\n' if when == 'alive' else '')
@@ -171,16 +166,17 @@ def test_merged_duplicates(srv, tmp_path):
 
 _rec3 = '''
 import sys,json,httpx
-from cachy import enable_cachy,doms
+from cachy import enable_cachy
+from helpers import ours
 url,d,who = sys.argv[1:4]
-enable_cachy(cache_dir=d, doms=doms+('127.0.0.1',))
+enable_cachy(cache_dir=d, doms=ours)
 with httpx.Client(timeout=60) as c:
     for i in range(60): c.post(url+'/stable/w', json={'who': who, 'i': i})
 '''
 
 def test_compact_while_recording(srv, tmp_path):
     "cachy compact, run again and again while three processes record: no entry is lost"
-    ps = [subprocess.Popen([sys.executable, '-c', _rec3, srv.url, str(tmp_path), str(w)], stderr=subprocess.PIPE, text=True) for w in range(3)]
+    ps = [subprocess.Popen([sys.executable, '-c', _rec3, srv.url, str(tmp_path), str(w)], stderr=subprocess.PIPE, text=True, env=child_env()) for w in range(3)]
     n = 0
     while any(p.poll() is None for p in ps):
         if (tmp_path/'cachy.jsonl').exists(): assert cli('compact', '--cache-dir', tmp_path)[0] == 0

@@ -1,6 +1,6 @@
 """Amazon Bedrock through boto3: botocore's `URLLib3Session.send` is cached, with the real boto3 against a loopback server
 speaking Bedrock's JSON and binary event stream (`endpoint_url=`). Credentials are dummies; nothing leaves 127.0.0.1."""
-import base64,json,os,subprocess,sys,textwrap,time
+import base64,json,os,textwrap,time
 import pytest
 import boto3
 from botocore.config import Config
@@ -8,6 +8,7 @@ from botocore.exceptions import ClientError,EventStreamError
 from cachy import enable_cachy,disable_cachy,doms,cachy_stats,ReplayMiss
 from cachy.answer import usage,_frames
 from bedrock_server import Bedrock
+from helpers import cachy,py
 from server import recs,stats_since
 
 KEY,SECRET,TOKEN = 'AKIATESTTESTTESTTEST','wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY','IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKEN'
@@ -116,7 +117,7 @@ def test_signature_neither_keyed_nor_stored(br, cached):
     for v in (KEY, SECRET, TOKEN, h['authorization'], h['authorization'].rsplit('=', 1)[1], h['x-amz-date'], h['x-amz-security-token'], h['amz-sdk-invocation-id']):
         assert v not in text
     assert 'authorization' not in text.lower() and 'x-amz-' not in text.lower()
-    r = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'cachy'), 'check', '--cache-dir', str(cached.parent)], capture_output=True, text=True, timeout=60)
+    r = cachy('check', '--cache-dir', cached.parent)
     assert (r.returncode, r.stdout.strip()) == (0, f'cachy check: {cached} OK'), r.stdout + r.stderr
 
 def test_presigned_url_keyed_without_signature(br, cached):
@@ -141,8 +142,9 @@ def test_replay_in_a_fresh_process(br, cached, cfile):
     n = br.total
     code = textwrap.dedent('''
         import json,sys
-        from cachy import enable_cachy,doms,ReplayMiss
-        enable_cachy(cache_dir=sys.argv[2], doms=doms+('127.0.0.1',), mode='replay')
+        from cachy import enable_cachy,ReplayMiss
+        from helpers import ours
+        enable_cachy(cache_dir=sys.argv[2], doms=ours, mode='replay')
         import boto3
         c = boto3.client('bedrock-runtime', endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id='AKIAOTHEROTHEROTHER0',
                          aws_secret_access_key='other', aws_session_token='other-token')
@@ -152,8 +154,7 @@ def test_replay_in_a_fresh_process(br, cached, cfile):
         try: c.converse(modelId='m', messages=[{'role': 'user', 'content': [{'text': 'never asked'}]}]); got.append('no miss')
         except ReplayMiss as e: got.append(str(e).splitlines()[0])
         print(json.dumps(got))''')
-    env = {k:v for k,v in os.environ.items() if not k.startswith('CACHY_')}
-    r = subprocess.run([sys.executable, '-c', code, br.url, str(cfile.parent)], capture_output=True, text=True, timeout=120, env=env)
+    r = py(code, br.url, cfile.parent)
     assert r.returncode == 0, r.stderr
     got = json.loads(r.stdout.splitlines()[-1])
     assert got[:2] == want and got[2].startswith(f'cachy (replay mode): no recorded response for POST {br.url}/model/m/converse')

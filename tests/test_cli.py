@@ -1,13 +1,12 @@
 "The `cachy` console script, run as users run it: the installed command in a subprocess"
-import json,os,subprocess,sys
+import json,os,sys
 import httpx,pytest
-from cachy.core import enable_cachy,disable_cachy,doms
+from cachy.core import enable_cachy,disable_cachy
 from cachy.explain import sketch
 from cachy.store import Store
+from helpers import ours,cachy
 from server import _message_events
-from envs import script
 
-CACHY = script('cachy')
 SUBS = 'stats','ls','show','compact','prune','check'
 CALLS = dict(mini=('POST', '/v1/chat/completions', dict(model='gpt-4o-mini', messages=[])),
              big=('POST', '/v1/chat/completions', dict(model='gpt-4o', messages=[dict(role='user', content='hi')])),
@@ -16,7 +15,7 @@ CALLS = dict(mini=('POST', '/v1/chat/completions', dict(model='gpt-4o-mini', mes
 
 def _record(d, url, mode='record'):
     "Make the `CALLS` and a stream through cachy into `d/cachy.jsonl`; returns their keys by name"
-    enable_cachy(cache_dir=d, doms=doms+('127.0.0.1',), mode=mode)
+    enable_cachy(cache_dir=d, doms=ours, mode=mode)
     try:
         with httpx.Client(base_url=url) as c:
             for m,p,j in CALLS.values(): c.request(m, p, json=j)
@@ -34,12 +33,6 @@ def rec(tmp_path, srv):
     assert len(set(keys.values())) == 5
     yield d, keys
     disable_cachy()
-
-def cachy(*args, cwd=None, env=None):
-    "Run the installed `cachy` console script, with `env` added to the environment"
-    assert CACHY, "the `cachy` console script is not installed: pip install -e ."
-    e = {k:v for k,v in os.environ.items() if k not in ('CACHY_MODE','CACHY_USED')} | (env or {})
-    return subprocess.run([CACHY, *map(str, args)], capture_output=True, text=True, cwd=cwd, env=e, timeout=60)
 
 def _one_line_error(r, code, text):
     assert r.returncode == code, (r.returncode, r.stdout, r.stderr)
@@ -207,8 +200,9 @@ def test_compact(rec, srv):
 def _script(path, d, url, calls, child=None):
     "A Python script at `path` making `calls` through cachy, then running script `child`"
     path.write_text(f'''import subprocess,sys,httpx
-from cachy.core import enable_cachy,doms
-enable_cachy(cache_dir={str(d)!r}, doms=doms+('127.0.0.1',))
+from cachy.core import enable_cachy
+from helpers import ours
+enable_cachy(cache_dir={str(d)!r}, doms=ours)
 with httpx.Client(base_url={url!r}) as c:
     for m,p,j in {calls!r}: c.request(m, p, json=j).raise_for_status()
 if {str(child)!r} != 'None': sys.exit(subprocess.run([sys.executable, {str(child)!r}]).returncode)

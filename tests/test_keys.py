@@ -1,16 +1,13 @@
 """Keys that change exactly when the answer can (issue 10), through the real SDKs and the loopback server: headers that
 select behaviour, credentials in the URL, fields a client invents, machine paths in tracebacks, replay misses that say
 what changed, and files recorded by the previous version of cachy."""
-import json,shutil,subprocess,sys,textwrap
-from pathlib import Path
+import json,shutil,textwrap
 import httpx,openai,anthropic,pytest
 import cachy.core
 import pycachy_calls
 from cachy import enable_cachy,disable_cachy,doms,ReplayMiss
+from helpers import here,msgs,py
 from server import recs,OKEY,AKEY
-
-here = Path(__file__).resolve().parent
-msgs = lambda text: [{'role': 'user', 'content': text}]
 
 def claude(ant, text='hi', **kw): return ant.messages.create(model='claude-x', max_tokens=20, messages=msgs(text), **kw).content[0].text
 
@@ -98,7 +95,9 @@ sys.path.insert(0, {str(root)!r})
 import helper_pkg
 try: helper_pkg.fail({{}})
 except KeyError: print(traceback.format_exc())'''
-    return subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout
+    r = py(code)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
 
 def test_traceback_from_two_machines(srv, on, oai, tmp_path):
     "The same failure in two environments (a venv under a home folder, a conda env elsewhere) is one request"

@@ -1,12 +1,12 @@
 "Modes (record, replay, refresh), `CACHY_MODE`, and `cachy_stats`, through the real SDKs"
-import asyncio,os,re,subprocess,sys,textwrap,time
+import asyncio,re,textwrap,time
 import httpx,openai,pytest
-from cachy import enable_cachy,cachy_stats,doms
+from cachy import enable_cachy,cachy_stats
 from cachy.core import ReplayMiss
 from cachy.store import Store
+from helpers import msgs,py
 from server import recs,aoai,aant,OKEY,stats_since as delta
 
-msgs = lambda text: [{'role': 'user', 'content': text}]
 def chat(c, text='hi'): return c.chat.completions.create(model='gpt-x', messages=msgs(text)).choices[0].message.content
 
 def test_record_default(srv, on, oai, cfile):
@@ -150,9 +150,10 @@ def test_unknown_mode(on, monkeypatch):
 
 script = textwrap.dedent('''
     import sys
-    from cachy import enable_cachy, doms
+    from cachy import enable_cachy
+    from helpers import ours
     from openai import OpenAI
-    enable_cachy(cache_dir=sys.argv[1], doms=doms+('127.0.0.1',))
+    enable_cachy(cache_dir=sys.argv[1], doms=ours)
     c = OpenAI(api_key=sys.argv[3], base_url=sys.argv[2])
     print(c.chat.completions.create(model='gpt-x', messages=[{'role': 'user', 'content': sys.argv[4]}]).choices[0].message.content)
 ''')
@@ -161,9 +162,7 @@ def test_env_mode_subprocess(srv, on, oai, tmp_path):
     "CI runs notebooks with `CACHY_MODE=replay` and no code change: hits replay, a miss fails loudly offline"
     on()
     chat(oai, 'recorded')
-    env = {k:v for k,v in os.environ.items() if not k.startswith(('CACHY_', 'OPENAI_'))} | {'CACHY_MODE': 'replay'}
-    run = lambda text: subprocess.run([sys.executable, '-c', script, str(tmp_path), srv.url+'/v1', OKEY, text],
-                                      env=env, capture_output=True, text=True, timeout=60)
+    run = lambda text: py(script, tmp_path, srv.url+'/v1', OKEY, text, env={'CACHY_MODE': 'replay'}, timeout=60)
     hit,miss = run('recorded'),run('missing')
     assert hit.returncode == 0 and hit.stdout == 'reply 1: recorded\n', hit.stderr
     assert miss.returncode != 0 and 'ReplayMiss' in miss.stderr and 'cachy (replay mode)' in miss.stderr

@@ -7,7 +7,8 @@ pytestmark = [pytest.mark.filterwarnings('ignore:.*ReadOnly.*:UserWarning'),  # 
 
 os.environ['LITELLM_LOCAL_MODEL_COST_MAP'] = 'True'
 import cachy.adapters
-from cachy.core import enable_cachy,disable_cachy,doms,cachy_stats,ReplayMiss
+from cachy.core import enable_cachy,disable_cachy,cachy_stats,ReplayMiss
+from helpers import ours
 
 OKEY,GKEY = 'sk-test-SECRET-litellm-7c1d0e','AIza-test-SECRET-gemini-5b9f2a'
 
@@ -133,7 +134,7 @@ def test_genai_sync_record_async_hit(srv, cached, stream):
 def test_genai_async_replay_miss(srv, tmp_path):
     "In replay mode an unrecorded aiohttp call raises ReplayMiss at once: not sent, not retried"
     import aiohttp
-    enable_cachy(cache_dir=tmp_path, doms=doms+('127.0.0.1',), mode='replay')
+    enable_cachy(cache_dir=tmp_path, doms=ours, mode='replay')
     try:
         n = srv.total
         c = _genai(srv)

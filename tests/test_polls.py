@@ -9,12 +9,11 @@ from pathlib import Path
 import httpx,pytest
 from cachy import ReplayMiss
 from cachy.core import _seq_key
-from envs import script
 from poll_server import PollServer
+from helpers import cachy,child_env as env
 from server import OKEY,recs
 
 here = Path(__file__).resolve().parent
-CACHY = script('cachy')
 # flow: (polls to the end, requests that reach the server when it is recorded)
 flows = dict(responses=(3, 4), responses_async=(3, 4), batches=(4, 7), message_batches=(3, 5),
              gemini_batches=(3, 4), gemini_file=(3, 3), operation=(3, 3), operation_httpx2=(3, 3))
@@ -31,10 +30,6 @@ def ps(poll_server):
     "The polling server, reset"
     poll_server.reset()
     return poll_server
-
-def env(**kw):
-    "This environment for a child process: its PYTHONPATH, no cachy setting from outside"
-    return {k:v for k,v in os.environ.items() if not k.startswith('CACHY_')} | kw
 
 @pytest.fixture(scope='module')
 def starter():
@@ -64,10 +59,6 @@ def run(ps, starter, tmp_path):
         assert rc == 0, stderr
         return json.loads(stdout),ps.total-n0
     return f
-
-def cachy(*args):
-    "Run the installed `cachy` command"
-    return subprocess.run([CACHY, *map(str, args)], capture_output=True, text=True, env=env(), timeout=60)
 
 # Record once, replay in a fresh process
 

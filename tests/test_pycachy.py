@@ -23,16 +23,15 @@ import json,shutil,subprocess,sys,zipfile
 import importlib.util
 from importlib.metadata import version
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 import httpx,pytest
 import pycachy_calls
-from envs import cache_dir,clean_env,lock,script,venv
+from envs import cache_dir,clean_env,lock,venv
 from cachy import enable_cachy,disable_cachy,cachy_stats
 from cachy.legacy import pycachy_keys
 from cachy.store import Store
+from helpers import here,msgs,cachy
 from server import Server,recs
 
-here = Path(__file__).resolve().parent
 work = cache_dir()/'pycachy'
 fixtures = here/'fixtures'
 releases = ['0.0.1', '0.0.2', '0.0.2.post1', '0.0.3', '0.0.4', '0.0.5', '0.0.6', '0.0.7', '0.0.8', '0.0.9', '0.0.10',
@@ -91,8 +90,6 @@ samples = dict(
     bad_json=lambda: httpx.Request('POST', C, content=b'{bad json', headers={'content-type': 'application/json'}),
     query=lambda: httpx.Request('GET', 'https://api.openai.com/v1/models?b=2&a=x y&b=3', headers={'accept': 'text/event-stream'}),
     latin1=lambda: httpx.Request('POST', C, content=b'caf\xe9 /tmp/tmpzz', headers={'content-type': 'text/plain'}))
-
-def msgs(text): return [{'role': 'user', 'content': text}]
 
 @pytest.mark.parametrize('v', releases)
 def test_key_of_release(v, sources):
@@ -197,8 +194,7 @@ def test_fixture_prune_drops_migrated(srv, tmp_path, proxied):
     d,want = _fixture('0.0.15', tmp_path)
     code = (f'import sys; sys.path.insert(0, {str(here)!r}); import pycachy_calls as p; p.via({srv.url!r}); '
             f'from cachy import enable_cachy; enable_cachy(cache_dir={str(d)!r}); p.run()')
-    r = subprocess.run([script('cachy'), 'prune', '--cache-dir', str(d), '--', sys.executable, '-c', code],
-                       capture_output=True, text=True, timeout=120, env=clean_env(LITELLM_LOCAL_MODEL_COST_MAP='True'))
+    r = cachy('prune', '--cache-dir', d, '--', sys.executable, '-c', code, env=dict(LITELLM_LOCAL_MODEL_COST_MAP='True'), timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith('cachy prune: removed 11 entries'), r.stdout
     assert all(len(k) == 20 for k in Store(d/'cachy.jsonl').recs)

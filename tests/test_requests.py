@@ -4,6 +4,7 @@ import httpx,pytest
 import requests
 import cachy.adapters
 from cachy.core import enable_cachy,disable_cachy,doms,cachy_stats,no_cachy,ReplayMiss
+from helpers import ours
 from server import audio,recs
 
 KEY = 'sk-test-SECRET-requests-3e8a41'
@@ -76,7 +77,7 @@ def test_not_ours(srv, tmp_path):
         n = srv.total
         for _ in range(2): requests.get(srv.url+'/v1/models')
         assert srv.total == n+2 and not (tmp_path/'cachy.jsonl').exists()
-        enable_cachy(cache_dir=tmp_path, doms=doms+('127.0.0.1',))
+        enable_cachy(cache_dir=tmp_path, doms=ours)
         for _ in range(2): requests.post(srv.url+'/v1/upload', data=io.BytesIO(b'file body'))
         with no_cachy():
             for _ in range(2): requests.get(srv.url+'/v1/models')
@@ -86,7 +87,7 @@ def test_not_ours(srv, tmp_path):
 def test_replay(srv, cached):
     "Replay mode answers what is recorded and raises ReplayMiss, unsent, for the rest"
     requests.get(srv.url+'/v1/models')
-    enable_cachy(cache_dir=cached.parent, doms=doms+('127.0.0.1',), mode='replay')
+    enable_cachy(cache_dir=cached.parent, doms=ours, mode='replay')
     n = srv.total
     assert requests.get(srv.url+'/v1/models').status_code == 200
     with pytest.raises(ReplayMiss, match='replay mode'): requests.get(srv.url+'/v1/other')

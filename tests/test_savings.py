@@ -5,9 +5,9 @@ from pathlib import Path
 import httpx,pytest
 from cachy import enable_cachy,cachy_stats
 from cachy.answer import price
+from helpers import msgs
 from server import recs
 
-msgs = lambda text: [{'role': 'user', 'content': text}]
 DELAY = 0.2
 
 def litellm_map():

@@ -1,9 +1,9 @@
 "The real openai (3.x) and anthropic (2.x) SDKs against the loopback server, sync and async, streaming and not"
-import asyncio,base64,os,subprocess,sys,textwrap
+import asyncio,base64,textwrap
 import anthropic,openai,pytest
+from helpers import msgs,py
 from server import recs,audio,aoai,aant,OKEY,AKEY
 
-msgs = lambda text: [{'role': 'user', 'content': text}]
 C,R,M = '/v1/chat/completions','/v1/responses','/v1/messages'
 
 def no_secrets(cfile):
@@ -204,18 +204,17 @@ def test_anthropic_401_not_recorded(srv, on, ant, cfile):
 
 script = textwrap.dedent('''
     import sys
-    from cachy import enable_cachy, doms
+    from cachy import enable_cachy
+    from helpers import ours
     from openai import OpenAI
-    enable_cachy(cache_dir=sys.argv[1], doms=doms+('127.0.0.1',))
+    enable_cachy(cache_dir=sys.argv[1], doms=ours)
     c = OpenAI(api_key=sys.argv[3], base_url=sys.argv[2])
     print(c.chat.completions.create(model='gpt-x', messages=[{'role': 'user', 'content': 'two processes'}]).choices[0].message.content)
 ''')
 
 def test_two_processes(srv, tmp_path, cfile):
     "The same call in two fresh processes reaches the server once"
-    env = {k:v for k,v in os.environ.items() if not k.startswith(('CACHY_', 'OPENAI_'))}
-    outs = [subprocess.run([sys.executable, '-c', script, str(tmp_path), srv.url+'/v1', OKEY], env=env,
-                           capture_output=True, text=True, timeout=60) for _ in range(2)]
+    outs = [py(script, tmp_path, srv.url+'/v1', OKEY, timeout=60) for _ in range(2)]
     for o in outs: assert o.returncode == 0, o.stderr
     assert outs[0].stdout == outs[1].stdout == 'reply 1: two processes\n'
     assert srv.total == 1 and len(recs(cfile)) == 1

@@ -1,12 +1,11 @@
 "The store under load and damage: many processes, threads and tasks on one file, broken lines, unwritable caches, compaction, git merges"
-import re,asyncio,json,os,subprocess,sys,time,warnings
+import re,asyncio,json,subprocess,sys,time,warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import httpx,httpx2,pytest
-from cachy import enable_cachy,disable_cachy,cachy_stats,doms
+from cachy import enable_cachy,disable_cachy,cachy_stats
 from cachy.store import Store
-
-ours = doms+('127.0.0.1',)
+from helpers import ours,child_env
 
 def post(c, url, b):
     "The request body that the server saw for `b`, parsed"
@@ -32,9 +31,10 @@ def record(d, url, bodies, **kw):
 _worker = '''
 import json,os,sys,time,httpx
 from pathlib import Path
-from cachy import enable_cachy,cachy_stats,doms
+from cachy import enable_cachy,cachy_stats
+from helpers import ours
 a = json.loads(sys.argv[1])
-enable_cachy(cache_dir=a['dir'], doms=doms+('127.0.0.1',), mode=a['mode'])
+enable_cachy(cache_dir=a['dir'], doms=ours, mode=a['mode'])
 if a['ready']: Path(a['ready']).touch()
 while a['go'] and not os.path.exists(a['go']): time.sleep(0.002)
 with httpx.Client(trust_env=False, timeout=60) as c: out = [json.loads(c.post(a['url'], json=b).json()['body']) for b in a['bodies']]
@@ -43,8 +43,7 @@ print(json.dumps(dict(stats=cachy_stats(), out=out)))
 
 def spawn(d, url, bodies, mode='record', ready=None, go=None):
     a = dict(dir=str(d), url=url, bodies=bodies, mode=mode, ready=ready and str(ready), go=go and str(go))
-    env = {k:v for k,v in os.environ.items() if not k.startswith('CACHY_')}
-    return subprocess.Popen([sys.executable, '-c', _worker, json.dumps(a)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen([sys.executable, '-c', _worker, json.dumps(a)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env())
 
 def result(p):
     out,err = p.communicate(timeout=120)

@@ -1,28 +1,15 @@
 """Issue 15: a replay is what the provider said for exactly that request, nothing secret reaches the file, and faults
 lose nothing and hang nothing. Loopback servers that reset, stall and send error events; the real SDKs; subprocesses
 for exit, fork and kill."""
-import asyncio,json,os,shutil,signal,subprocess,sys,time,warnings
-from pathlib import Path
+import asyncio,json,os,shutil,signal,subprocess,time,warnings
 import httpx,httpx2,pytest,requests
-from cachy import enable_cachy,disable_cachy,cachy_stats,doms,no_cachy,ReplayMiss
+from cachy import enable_cachy,disable_cachy,cachy_stats,no_cachy,ReplayMiss
 from cachy.store import Store
 from envs import script
+from helpers import here,msgs,ours,cli,py
 from server import recs,OKEY,AKEY,aoai,aant
 
 mods = pytest.mark.parametrize('mod', [httpx, httpx2], ids=['httpx', 'httpx2'])
-ours = doms+('127.0.0.1',)
-msgs = lambda text: [{'role': 'user', 'content': text}]
-here = Path(__file__).resolve().parent
-
-def cli(*args, timeout=20):
-    "Run the installed `cachy` command: its exit code, stdout and stderr"
-    r = subprocess.run([script('cachy'), *map(str, args)], capture_output=True, text=True, timeout=timeout)
-    return r.returncode,r.stdout,r.stderr
-
-def py(code, *args, timeout=60):
-    "Run `code` in a fresh Python with tests/ on the path: the completed process"
-    env = {k:v for k,v in os.environ.items() if not k.startswith('CACHY_')} | {'PYTHONPATH': str(here)}
-    return subprocess.run([sys.executable, '-c', code, *map(str, args)], capture_output=True, text=True, timeout=timeout, env=env)
 
 def raised(f):
     "The type of what `f()` raises, or `None`"
@@ -181,10 +168,11 @@ _left = '''
 import asyncio,sys
 import httpx
 import cachy.core
-from cachy import enable_cachy,doms
+from cachy import enable_cachy
+from helpers import ours
 url,d,how = sys.argv[1:4]
 cachy.core._exit_wait = 3
-enable_cachy(cache_dir=d, doms=doms+('127.0.0.1',), debug=True)
+enable_cachy(cache_dir=d, doms=ours, debug=True)
 async def first(c):
     r = await c.send(c.build_request('GET', url+'/sse?k=40' + ('&stall=30' if how == 'stalled' else '')), stream=True)
     it = r.aiter_lines()
@@ -278,9 +266,10 @@ def test_damaged_line_after_good_record(srv, on, cfile):
     k = recs(cfile)[0]['key']
     with open(cfile, 'a') as f: f.write(json.dumps(dict(key=k, response=12)) + '\n')
     r = py('''import sys,httpx,warnings
-from cachy import enable_cachy,doms
+from cachy import enable_cachy
+from helpers import ours
 warnings.simplefilter('always')
-enable_cachy(cache_dir=sys.argv[1], doms=doms+('127.0.0.1',), mode='replay')
+enable_cachy(cache_dir=sys.argv[1], doms=ours, mode='replay')
 print(httpx.get(sys.argv[2]+'/echo?q=1').text)''', cfile.parent, srv.url)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout) == first
@@ -303,8 +292,9 @@ def test_library_refuses_fifo(srv, tmp_path):
     "Calls go live and answer; one warning names the file; nothing blocks"
     os.mkfifo(tmp_path/'cachy.jsonl')
     r = py('''import sys,httpx
-from cachy import enable_cachy,doms
-enable_cachy(cache_dir=sys.argv[1], doms=doms+('127.0.0.1',))
+from cachy import enable_cachy
+from helpers import ours
+enable_cachy(cache_dir=sys.argv[1], doms=ours)
 print(httpx.get(sys.argv[2]+'/echo').json()['n'], httpx.get(sys.argv[2]+'/echo').json()['n'])''', tmp_path, srv.url, timeout=20)
     assert r.returncode == 0, r.stderr
     assert r.stdout == '1 2\n'
@@ -315,9 +305,10 @@ print(httpx.get(sys.argv[2]+'/echo').json()['n'], httpx.get(sys.argv[2]+'/echo')
 @pytest.mark.skipif(not hasattr(os, 'fork'), reason='fork is POSIX only')
 def test_fork_while_a_thread_records(srv, tmp_path):
     r = py('''import os,sys,threading,time,httpx
-from cachy import enable_cachy,doms
+from cachy import enable_cachy
+from helpers import ours
 import cachy.core
-enable_cachy(cache_dir=sys.argv[1], doms=doms+('127.0.0.1',))
+enable_cachy(cache_dir=sys.argv[1], doms=ours)
 s,held = cachy.core._cfg.store,threading.Event()
 def record():
     with s._tl:
