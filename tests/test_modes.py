@@ -19,59 +19,43 @@ def test_replay_hits(srv, on, oai, cfile):
     on(mode='replay')
     assert chat(oai) == 'reply 1: hi' and srv.total == 1
 
-def _check_miss(e, url, dt, srv):
-    msg = str(e.value)
+def _oai_stream(oai, ant, srv): list(oai.chat.completions.create(model='gpt-x', messages=msgs('hi'), stream=True))
+def _ant(oai, ant, srv): ant.messages.create(model='claude-x', max_tokens=5, messages=msgs('hi'))
+def _ant_stream(oai, ant, srv):
+    with ant.messages.stream(model='claude-x', max_tokens=5, messages=msgs('hi')) as s: s.get_final_text()
+def _oai_async(oai, ant, srv):
+    async def run():
+        async with aoai(srv) as c: await c.chat.completions.create(model='gpt-x', messages=msgs('hi'))
+    asyncio.run(run())
+def _ant_async(oai, ant, srv):
+    async def run():
+        async with aant(srv) as c: await c.messages.create(model='claude-x', max_tokens=5, messages=msgs('hi'))
+    asyncio.run(run())
+
+# A call through the real SDK, with default retries (2), by name: (the path it posts to, the call)
+misses = dict(openai=('/v1/chat/completions', lambda oai, ant, srv: chat(oai)), openai_stream=('/v1/chat/completions', _oai_stream),
+              openai_async=('/v1/chat/completions', _oai_async), anthropic=('/v1/messages', _ant),
+              anthropic_stream=('/v1/messages', _ant_stream), anthropic_async=('/v1/messages', _ant_async))
+
+@pytest.mark.parametrize('call', misses)
+def test_replay_miss(call, srv, on, oai, ant, cfile):
+    "The miss fails at once, before any request, with cachy's message, despite the SDK's retries; the key it names is the one the call records"
+    path,f = misses[call]
+    on(mode='replay')
+    t = time.perf_counter()
+    with pytest.raises(ReplayMiss) as e: f(oai, ant, srv)
+    dt,msg = time.perf_counter()-t,str(e.value)
     assert srv.total == 0, 'a replay miss reached the server'
     assert dt < 0.5, f'a replay miss took {dt:.2f}s'
-    assert 'cachy' in msg and 'replay' in msg and f'POST {url}' in msg
+    assert 'cachy' in msg
+    assert 'replay' in msg
+    assert f'POST {srv.url}{path}' in msg
     assert 'record' in msg
-    return re.search(r'key ([0-9a-f]{20})', msg)[1]
-
-def test_replay_miss_openai(srv, on, oai, cfile):
-    "Default retries (2), yet the miss fails at once, before any request, with cachy's message"
-    on(mode='replay')
-    t = time.perf_counter()
-    with pytest.raises(ReplayMiss) as e: chat(oai)
-    key = _check_miss(e, srv.url+'/v1/chat/completions', time.perf_counter()-t, srv)
-    assert 'Nothing is recorded' in str(e.value)
+    assert 'Nothing is recorded' in msg
+    key = re.search(r'key ([0-9a-f]{20})', msg)[1]
     on(mode='record')
-    chat(oai)
+    f(oai, ant, srv)
     assert recs(cfile)[0]['key'] == key
-
-def test_replay_miss_openai_stream(srv, on, oai):
-    on(mode='replay')
-    t = time.perf_counter()
-    with pytest.raises(ReplayMiss) as e:
-        list(oai.chat.completions.create(model='gpt-x', messages=msgs('hi'), stream=True))
-    _check_miss(e, srv.url+'/v1/chat/completions', time.perf_counter()-t, srv)
-
-def test_replay_miss_anthropic(srv, on, ant, cfile):
-    on(mode='replay')
-    t = time.perf_counter()
-    with pytest.raises(ReplayMiss) as e: ant.messages.create(model='claude-x', max_tokens=5, messages=msgs('hi'))
-    key = _check_miss(e, srv.url+'/v1/messages', time.perf_counter()-t, srv)
-    on(mode='record')
-    ant.messages.create(model='claude-x', max_tokens=5, messages=msgs('hi'))
-    assert recs(cfile)[0]['key'] == key
-
-def test_replay_miss_anthropic_stream(srv, on, ant):
-    on(mode='replay')
-    t = time.perf_counter()
-    with pytest.raises(ReplayMiss) as e:
-        with ant.messages.stream(model='claude-x', max_tokens=5, messages=msgs('hi')) as s: s.get_final_text()
-    _check_miss(e, srv.url+'/v1/messages', time.perf_counter()-t, srv)
-
-@pytest.mark.parametrize('sdk', ['openai', 'anthropic'])
-def test_replay_miss_async(sdk, srv, on):
-    on(mode='replay')
-    async def run():
-        if sdk == 'openai':
-            async with aoai(srv) as c: await c.chat.completions.create(model='gpt-x', messages=msgs('hi'))
-        else:
-            async with aant(srv) as c: await c.messages.create(model='claude-x', max_tokens=5, messages=msgs('hi'))
-    t = time.perf_counter()
-    with pytest.raises(ReplayMiss) as e: asyncio.run(run())
-    _check_miss(e, srv.url+('/v1/chat/completions' if sdk == 'openai' else '/v1/messages'), time.perf_counter()-t, srv)
 
 def test_replay_names_closest_same_url(srv, on, oai, cfile):
     "The message compares with what is recorded for the same method and URL, and only that"
