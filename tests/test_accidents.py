@@ -28,7 +28,8 @@ def test_unusable_file(how, says, srv, tmp_path):
         (tmp_path/'cachy.jsonl').symlink_to({'device': '/dev/full', 'eio': '/proc/self/mem'}[how])
         d = tmp_path
     ns,ws = calls(srv, d)
-    assert ns == [1, 2, 3] and srv.total == 3
+    assert ns == [1, 2, 3]
+    assert srv.total == 3
     assert len(ws) == 1, [str(w.message) for w in ws]
     assert says in str(ws[0].message) and str(d/'cachy.jsonl') in str(ws[0].message)
     assert ws[0].filename == __file__
@@ -49,10 +50,13 @@ def test_wrong_cache_dir(how, tmp_path):
 def test_new_folder_and_home(srv, tmp_path, monkeypatch):
     "A folder that does not exist is made when the first response is recorded; `~` is the home folder"
     ns,ws = calls(srv, tmp_path/'new'/'sub')
-    assert ns == [1, 2, 1] and ws == [] and len(recs(tmp_path/'new'/'sub'/'cachy.jsonl')) == 2
+    assert ns == [1, 2, 1]
+    assert ws == []
+    assert len(recs(tmp_path/'new'/'sub'/'cachy.jsonl')) == 2
     monkeypatch.setenv('HOME', str(tmp_path))
     ns,ws = calls(srv, '~/cache')
-    assert ns == [3, 4, 3] and len(recs(tmp_path/'cache'/'cachy.jsonl')) == 2
+    assert ns == [3, 4, 3]
+    assert len(recs(tmp_path/'cache'/'cachy.jsonl')) == 2
 
 # Large streams
 
@@ -83,7 +87,8 @@ def test_memory_recording_a_large_stream(srv, tmp_path):
     assert size > 20e6 and off['size'] == size
     assert on["extra"]-off["extra"] <= 2*size, (on["extra"]-off["extra"])/size
     s = Store(tmp_path/'cachy.jsonl')
-    assert len(s) == 1 and type(s.recs[next(iter(s))]) is tuple
+    assert len(s) == 1
+    assert type(s.recs[next(iter(s))]) is tuple
     assert s.get(next(iter(s)))['response'].count('data: ') == 2000
 
 # A byte-order mark, and lines that look like records
@@ -94,15 +99,22 @@ def test_bom(srv, tmp_path):
     p = tmp_path/'cachy.jsonl'
     p.write_bytes(b'\xef\xbb\xbf' + p.read_bytes() + b'{"key": "abc"}\n')
     ns,ws = calls(srv, tmp_path)
-    assert ns == [1, 2, 1] and srv.total == 2 and ws == []
+    assert ns == [1, 2, 1]
+    assert srv.total == 2
+    assert ws == []
     rc,o,e = cli('check', '--cache-dir', tmp_path)
-    assert rc == 1 and o.splitlines() == [f'{p}:3: damaged: not a cachy record', f'cachy check: 1 problem in {p}'], o
+    assert rc == 1, o
+    assert o.splitlines() == [f'{p}:3: damaged: not a cachy record', f'cachy check: 1 problem in {p}'], o
     assert len(cli('ls', '--cache-dir', tmp_path)[1].splitlines()) == 2
     assert cli('stats', '--cache-dir', tmp_path)[1].startswith(f'{p}: 2 entries, ')
     rc,o,e = cli('compact', '--cache-dir', tmp_path)
-    assert rc == 0 and o.startswith('cachy compact: removed 1 of 3 lines; ') and ' now holds 2 entries ' in o, o
-    assert not p.read_bytes().startswith(b'\xef') and len(Store(p)) == 2
-    assert calls(srv, tmp_path)[0] == [1, 2, 1] and srv.total == 2
+    assert rc == 0, o
+    assert o.startswith('cachy compact: removed 1 of 3 lines; '), o
+    assert ' now holds 2 entries ' in o, o
+    assert not p.read_bytes().startswith(b'\xef')
+    assert len(Store(p)) == 2
+    assert calls(srv, tmp_path)[0] == [1, 2, 1]
+    assert srv.total == 2
 
 # A symlinked cachy.jsonl, shared by two projects
 
@@ -114,8 +126,11 @@ def test_symlink(srv, tmp_path):
     with open(shared/'cachy.jsonl', 'ab') as f: f.write(b'not json\n')
     assert Store(a/'cachy.jsonl').lock.lock_file == Store(shared/'cachy.jsonl').lock.lock_file
     rc,o,e = cli('compact', '--cache-dir', a)
-    assert rc == 0 and (a/'cachy.jsonl').is_symlink() and b'not json' not in (shared/'cachy.jsonl').read_bytes()
-    assert calls(srv, shared)[0] == [1, 2, 1] and srv.total == 2
+    assert rc == 0, o+e
+    assert (a/'cachy.jsonl').is_symlink()
+    assert b'not json' not in (shared/'cachy.jsonl').read_bytes()
+    assert calls(srv, shared)[0] == [1, 2, 1]
+    assert srv.total == 2
 
 # A stream abandoned
 
@@ -155,12 +170,15 @@ def test_merged_duplicates(srv, tmp_path):
     line = p.read_bytes()
     p.write_bytes(line*2)
     rc,o,e = cli('check', '--cache-dir', tmp_path)
-    assert rc == 0 and o.splitlines() == [f'{p}:2: note: the same entry as line 1 (harmless; cachy compact removes it)', f'cachy check: {p} OK']
+    assert rc == 0, o+e
+    assert o.splitlines() == [f'{p}:2: note: the same entry as line 1 (harmless; cachy compact removes it)', f'cachy check: {p} OK']
     other = json.loads(line) | {'response': json.dumps({'n': 99})}
     p.write_bytes(line + json.dumps(other).encode() + b'\n')
     rc,o,e = cli('check', '--cache-dir', tmp_path)
-    assert rc == 1 and o.splitlines()[0] == f"{p}:2: key {other['key']} also on line 1, with another answer; line 2 is the one replayed"
-    assert calls(srv, tmp_path, n=1)[0] == [99] and srv.total == 1
+    assert rc == 1, o+e
+    assert o.splitlines()[0] == f"{p}:2: key {other['key']} also on line 1, with another answer; line 2 is the one replayed"
+    assert calls(srv, tmp_path, n=1)[0] == [99]
+    assert srv.total == 1
 
 # What works today and must keep working
 
@@ -182,7 +200,8 @@ def test_compact_while_recording(srv, tmp_path):
         if (tmp_path/'cachy.jsonl').exists(): assert cli('compact', '--cache-dir', tmp_path)[0] == 0
         n += 1
     assert all(p.wait() == 0 for p in ps), [p.stderr.read() for p in ps]
-    assert cli('compact', '--cache-dir', tmp_path)[0] == 0 and n > 1
+    assert cli('compact', '--cache-dir', tmp_path)[0] == 0
+    assert n > 1
     ks = [json.loads(l)['key'] for l in (tmp_path/'cachy.jsonl').read_bytes().splitlines()]
     assert len(ks) == len(set(ks)) == 180 == srv.total
 

@@ -169,7 +169,8 @@ def test_fuzz():
             for v in vals:
                 for wrap in ({'model': 'm', 'usage': u | {k: v}}, {'modelVersion': 'm', 'usageMetadata': u | {k: v}}):
                     s = json.dumps(wrap)
-                    assert _ok(usage(s)) and _ok(usage(f'data: {s}\n\ndata: [DONE]\n\n'))
+                    assert _ok(usage(s))
+                    assert _ok(usage(f'data: {s}\n\ndata: [DONE]\n\n'))
     for b in (None, 3, 2.5, [], {}, object(), 'x'*(1<<22) + 'usage', '{"usage": {' * 50000, b'\0'*64 + b'usage', memoryview(b'{"usage": {}}')):
         assert usage(b) is None
 
@@ -252,7 +253,8 @@ def test_first_name_in_the_map_decides(monkeypatch, tmp_path):
     cu._prices.cache_clear()
     try:
         assert [price(k, 10, 1) for k in ('m', 'm-2026-01-01', 'm-2024-01-01', 'm-2025-01-01', 'sample_spec')] == [12.0, 12.0, None, None, None]
-        assert (price('n', 10, 0), price('n', 10, 1)) == (10.0, None) and type(price('n', 10, 0)) is float
+        assert (price('n', 10, 0), price('n', 10, 1)) == (10.0, None)
+        assert type(price('n', 10, 0)) is float
     finally: cu._prices.cache_clear()
 
 def _run(code):

@@ -42,7 +42,9 @@ print(json.dumps(dict(before=before, a=a, b=b, on=on, names=[requests.adapters.H
                                                               sys.modules['botocore.httpsession'].URLLib3Session.send.__module__])))
 ''', srv.url, tmp_path)
     assert out['before'] == [False]*4 and out['on'] == 'cachy.adapters'
-    assert out['a'][0] == out['a'][1] and out['b'][0] == out['b'][1] and srv.total == 2
+    assert out['a'][0] == out['a'][1]
+    assert out['b'][0] == out['b'][1]
+    assert srv.total == 2
     assert out['names'] == ['requests.adapters', 'aiohttp.client', 'botocore.httpsession']
 
 def test_patched_at_enable_when_imported_before(srv, tmp_path):
@@ -51,7 +53,8 @@ import requests
 enable_cachy(cache_dir=d, doms=ours)
 print(json.dumps([ns(requests.get(url+'/v1/r')) for _ in range(2)]))
 ''', srv.url, tmp_path)
-    assert out[0] == out[1] and srv.total == 1
+    assert out[0] == out[1]
+    assert srv.total == 1
 
 def test_not_patched_while_off(srv, tmp_path):
     "A library imported while cachy is off is left alone, and patched when cachy is enabled again"
@@ -65,7 +68,9 @@ enable_cachy(cache_dir=d, doms=ours)
 print(json.dumps(dict(mod=mod, live=live, hits=[ns(requests.get(url+'/v1/r')) for _ in range(2)], hook=any(type(f).__name__ == '_Hook' for f in sys.meta_path))))
 ''', srv.url, tmp_path)
     assert out['mod'] == 'requests.adapters' and out['live'] == [1, 2]
-    assert out['hits'] == [3, 3] and srv.total == 3 and out['hook']
+    assert out['hits'] == [3, 3]
+    assert srv.total == 3
+    assert out['hook']
 
 def test_public_names():
     "`cachy` offers, lazily, exactly the public names of `cachy.core`"

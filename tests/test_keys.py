@@ -17,7 +17,10 @@ def test_anthropic_beta(srv, on, ant, cfile):
     a = claude(ant, extra_headers={'anthropic-beta': 'context-1m-2025-08-07'})
     b = claude(ant, extra_headers={'anthropic-beta': 'files-api-2025-04-14'})
     plain = claude(ant)
-    assert srv.total == 3 and a.endswith('[with context-1m-2025-08-07]') and b.endswith('[with files-api-2025-04-14]') and '[with' not in plain
+    assert srv.total == 3
+    assert a.endswith('[with context-1m-2025-08-07]')
+    assert b.endswith('[with files-api-2025-04-14]')
+    assert '[with' not in plain
     both = claude(ant, extra_headers={'anthropic-beta': 'context-1m-2025-08-07,files-api-2025-04-14'})
     assert srv.total == 4
     on(mode='replay')
@@ -45,7 +48,8 @@ def test_volatile_headers_share_an_entry(srv, on, cfile):
     for h in hs:
         with openai.OpenAI(api_key=OKEY, base_url=srv.url+'/v1', default_headers=h) as o:
             outs.append(o.chat.completions.create(model='gpt-x', messages=msgs('same')).choices[0].message.content)
-    assert srv.total == 1 and outs[0] == outs[1]
+    assert srv.total == 1
+    assert outs[0] == outs[1]
     assert srv.reqs[0]['headers']['x-stainless-os'] == 'Linux'
 
 @pytest.mark.parametrize('param', ['api_key', 'key', 'access_token', 'sig', 'API_KEY'])
@@ -55,7 +59,9 @@ def test_secret_param(param, srv, on, cfile):
     with httpx.Client() as c:
         a = c.get(srv.url+f'/v1/models?alt=json&{param}=SECRET-one').json()
         b = c.get(srv.url+f'/v1/models?{param}=SECRET-two&alt=json').json()
-    assert a == b and srv.total == 1 and srv.reqs[0]['query'][param] == 'SECRET-one'
+    assert a == b
+    assert srv.total == 1
+    assert srv.reqs[0]['query'][param] == 'SECRET-one'
     assert 'SECRET' not in cfile.read_text() and recs(cfile)[0]['url'] == srv.url+'/v1/models?alt=json'
 
 def test_azure_sas(srv, on, cfile):
@@ -64,7 +70,8 @@ def test_azure_sas(srv, on, cfile):
     with httpx.Client() as c:
         for st,sig in (('2026-11-27T10:00Z', 'abc'), ('2026-11-27T11:00Z', 'def')):
             c.get(srv.url+f'/openai/files?api-version=2024-10-21&sv=2022-11-02&st={st}&se=2026-11-28&sr=b&sp=r&sig={sig}')
-    assert srv.total == 1 and recs(cfile)[0]['url'] == srv.url+'/openai/files?api-version=2024-10-21'
+    assert srv.total == 1
+    assert recs(cfile)[0]['url'] == srv.url+'/openai/files?api-version=2024-10-21'
 
 def test_ignore_fields(srv, on, oai, monkeypatch):
     "Ids a client invents for tool calls, left out of the key with a `*` path, no longer make every run miss"
@@ -78,8 +85,10 @@ def test_ignore_fields(srv, on, oai, monkeypatch):
     assert srv.total == 2
     monkeypatch.setattr(cachy.core, 'ignore_fields', ['messages.*.tool_calls.*.id', 'messages.*.tool_call_id'])
     a,b = ask(3),ask(4)
-    assert srv.total == 3 and a == b
-    assert ask(1) == a and srv.total == 3
+    assert srv.total == 3
+    assert a == b
+    assert ask(1) == a
+    assert srv.total == 3
 
 _mod = '''
 def fail(x):
@@ -106,7 +115,8 @@ def test_traceback_from_two_machines(srv, on, oai, tmp_path):
     assert tbs[0] != tbs[1] and all('helper_pkg.py' in t and 'KeyError' in t for t in tbs)
     on()
     outs = [oai.chat.completions.create(model='gpt-x', messages=msgs(f'Why does this fail?\n{t}')).choices[0].message.content for t in tbs]
-    assert srv.total == 1 and outs[0] == outs[1]
+    assert srv.total == 1
+    assert outs[0] == outs[1]
     assert str(tmp_path/'home') in srv.reqs[0]['body'].decode().replace('\\\\', '\\')
 
 def test_miss_names_the_change(srv, on, oai, cfile):

@@ -11,13 +11,16 @@ def chat(c, text='hi'): return c.chat.completions.create(model='gpt-x', messages
 
 def test_record_default(srv, on, oai, cfile):
     on()
-    assert chat(oai) == chat(oai) == 'reply 1: hi' and srv.total == 1 and len(recs(cfile)) == 1
+    assert chat(oai) == chat(oai) == 'reply 1: hi'
+    assert srv.total == 1
+    assert len(recs(cfile)) == 1
 
 def test_replay_hits(srv, on, oai, cfile):
     on()
     chat(oai)
     on(mode='replay')
-    assert chat(oai) == 'reply 1: hi' and srv.total == 1
+    assert chat(oai) == 'reply 1: hi'
+    assert srv.total == 1
 
 def _oai_stream(oai, ant, srv): list(oai.chat.completions.create(model='gpt-x', messages=msgs('hi'), stream=True))
 def _ant(oai, ant, srv): ant.messages.create(model='claude-x', max_tokens=5, messages=msgs('hi'))
@@ -73,7 +76,9 @@ def test_replay_names_closest_same_url(srv, on, oai, cfile):
 def test_replay_miss_raw_httpx(srv, on):
     on(mode='replay')
     with httpx.Client() as c, pytest.raises(ReplayMiss) as e: c.get(srv.url+'/echo?key=AIzaSECRET')
-    assert srv.total == 0 and f'GET {srv.url}/echo ' in str(e.value) and 'AIza' not in str(e.value)
+    assert srv.total == 0
+    assert f'GET {srv.url}/echo ' in str(e.value)
+    assert 'AIza' not in str(e.value)
 
 def test_replay_passes_other_hosts(srv, tmp_path):
     "Replay only concerns allow-listed hosts"
@@ -86,12 +91,15 @@ def test_refresh(srv, on, oai, cfile):
     assert chat(oai) == 'reply 1: hi'
     key = recs(cfile)[0]['key']
     on(mode='refresh')
-    assert chat(oai) == 'reply 2: hi' and srv.total == 2
+    assert chat(oai) == 'reply 2: hi'
+    assert srv.total == 2
     assert 'reply 2: hi' in Store(cfile).get(key)['response']
     on()
-    assert chat(oai) == 'reply 2: hi' and srv.total == 2
+    assert chat(oai) == 'reply 2: hi'
+    assert srv.total == 2
     on(mode='replay')
-    assert chat(oai) == 'reply 2: hi' and srv.total == 2
+    assert chat(oai) == 'reply 2: hi'
+    assert srv.total == 2
 
 def test_refresh_errors_not_recorded(srv, on, oai, cfile):
     "Refresh sends live, but a 5xx still doesn't replace what was recorded"
@@ -100,7 +108,8 @@ def test_refresh_errors_not_recorded(srv, on, oai, cfile):
     on(mode='refresh')
     with openai.OpenAI(api_key=OKEY, base_url=srv.url+'/v1', max_retries=0) as c, pytest.raises(openai.InternalServerError):
         c.chat.completions.create(model='status-500', messages=msgs('hi'))
-    assert srv.total == 2 and len(recs(cfile)) == 1
+    assert srv.total == 2
+    assert len(recs(cfile)) == 1
 
 # The environment variable
 
@@ -114,13 +123,18 @@ def test_env_mode(mode, srv, on, oai, monkeypatch):
         assert chat(oai) == 'reply 1: hi'
         with pytest.raises(ReplayMiss): chat(oai, 'new')
         assert srv.total == 1
-    elif mode == 'refresh': assert chat(oai) == 'reply 2: hi' and srv.total == 2
-    else: assert chat(oai) == 'reply 1: hi' and srv.total == 1
+    elif mode == 'refresh':
+        assert chat(oai) == 'reply 2: hi'
+        assert srv.total == 2
+    else:
+        assert chat(oai) == 'reply 1: hi'
+        assert srv.total == 1
 
 def test_arg_beats_env(srv, on, oai, monkeypatch):
     monkeypatch.setenv('CACHY_MODE', 'replay')
     on(mode='record')
-    assert chat(oai) == chat(oai) == 'reply 1: hi' and srv.total == 1
+    assert chat(oai) == chat(oai) == 'reply 1: hi'
+    assert srv.total == 1
     monkeypatch.setenv('CACHY_MODE', 'record')
     on(mode='replay')
     with pytest.raises(ReplayMiss): chat(oai, 'new')
@@ -148,8 +162,11 @@ def test_env_mode_subprocess(srv, on, oai, tmp_path):
     chat(oai, 'recorded')
     run = lambda text: py(script, tmp_path, srv.url+'/v1', OKEY, text, env={'CACHY_MODE': 'replay'}, timeout=60)
     hit,miss = run('recorded'),run('missing')
-    assert hit.returncode == 0 and hit.stdout == 'reply 1: recorded\n', hit.stderr
-    assert miss.returncode != 0 and 'ReplayMiss' in miss.stderr and 'cachy (replay mode)' in miss.stderr
+    assert hit.returncode == 0, hit.stderr
+    assert hit.stdout == 'reply 1: recorded\n', hit.stderr
+    assert miss.returncode != 0, miss.stderr
+    assert 'ReplayMiss' in miss.stderr
+    assert 'cachy (replay mode)' in miss.stderr
     assert srv.total == 1
 
 # Stats
@@ -171,4 +188,5 @@ def test_stats(srv, on, oai, tmp_path):
     on()
     with openai.OpenAI(api_key=OKEY, base_url=srv.url+'/v1', max_retries=0) as c, pytest.raises(openai.RateLimitError):
         c.chat.completions.create(model='status-429', messages=msgs('hi'))
-    assert delta(s0)['miss'] == 3 and delta(s0)['recorded'] == 2
+    assert delta(s0)['miss'] == 3
+    assert delta(s0)['recorded'] == 2

@@ -154,7 +154,8 @@ def test_record_with_pycachy_replay_here(v, srv, tmp_path, proxied):
     want = record_with_pycachy(v, srv, d)
     assert srv.total == len(want) == 11
     keys = [r['key'] for r in recs(d/'cachy.jsonl')]
-    assert len(keys) == 11 and all(len(k) == 8 for k in keys)
+    assert len(keys) == 11
+    assert all(len(k) == 8 for k in keys)
     assert replay(srv, d) == want
 
 # The fixtures: files recorded so, committed
@@ -181,7 +182,8 @@ def test_fixture_migrates(v, srv, tmp_path, proxied):
     old = recs(d/'cachy.jsonl')
     assert replay(srv, d, mode='record') == want
     new = recs(d/'cachy.jsonl')[len(old):]
-    assert len(new) == 11 and all(len(r['key']) == 20 and set(r['headers']) <= {'content-type', 'x-amzn-errortype'} for r in new)
+    assert len(new) == 11
+    assert all(len(r['key']) == 20 and set(r['headers']) <= {'content-type', 'x-amzn-errortype'} for r in new)
     assert {r['url'].split('/')[2] for r in new} == {'api.openai.com', 'api.anthropic.com', 'generativelanguage.googleapis.com'}
     assert not any(pycachy_calls.GKEY in r['url'] for r in new)
     only_ours = tmp_path/'ours'

@@ -35,13 +35,15 @@ def test_every_format_records_its_cost(srv, cached, oai, ant):
     srv.delay = DELAY
     first = calls(oai, ant, 'gpt-4o', srv.url)
     rs = recs(cached)
-    assert len(rs) == 8 and srv.total == 8
+    assert len(rs) == 8
+    assert srv.total == 8
     assert [r['usage'] for r in rs] == [dict(model=r['usage']['model'], input=5, output=7, cached=0, written=0) for r in rs]
     assert all(DELAY <= r['took'] < DELAY+2 for r in rs), [r['took'] for r in rs]
     s0 = cachy_stats()
     again = calls(oai, ant, 'gpt-4o', srv.url)
     st = cachy_stats()
-    assert again == first and srv.total == 8
+    assert again == first
+    assert srv.total == 8
     assert st['hit']-s0['hit'] == 8
     assert st['saved_tokens']-s0['saved_tokens'] == 8*12
     assert abs((st['saved_s']-s0['saved_s']) - sum(r['took'] for r in rs)) < 1e-6

@@ -57,7 +57,8 @@ def start_together(tmp_path, d, url, groups):
     ps = [spawn(d, url, g, ready=r, go=go) for g,r in zip(groups, ready)]
     t0 = time.time()
     while not all(r.exists() for r in ready):
-        assert time.time()-t0 < 60 and all(p.poll() is None for p in ps), [p.communicate() for p in ps]
+        assert time.time()-t0 < 60, [p.communicate() for p in ps]
+        assert all(p.poll() is None for p in ps), [p.communicate() for p in ps]
         time.sleep(0.01)
     go.touch()
     return [result(p) for p in ps]
@@ -110,7 +111,8 @@ def test_threads(srv, tmp_path):
     n0 = srv.total
     enable_cachy(cache_dir=tmp_path, doms=ours)
     with httpx.Client(trust_env=False) as c, ThreadPoolExecutor(8) as ex: out = list(ex.map(lambda b: post(c, url, b), bodies))
-    assert out == bodies and srv.total-n0 == 200
+    assert out == bodies
+    assert srv.total-n0 == 200
     check_file(tmp_path/'cachy.jsonl', 200)
     assert replay(tmp_path, url, bodies) == 200
     assert srv.total-n0 == 200
@@ -161,7 +163,9 @@ def test_damage(srv, tmp_path):
     assert len(msgs) == 3, msgs
     for m,n in zip(msgs, (2, 4, 6)): assert f' line {n} of {p}' in m, m
     lines = p.read_bytes().split(b'\n')
-    assert len(lines) == 9 and lines[-1] == b'' and lines[5] == l3[:len(l3)//2]
+    assert len(lines) == 9
+    assert lines[-1] == b''
+    assert lines[5] == l3[:len(l3)//2]
     with warnings.catch_warnings(record=True) as ws:
         warnings.simplefilter('always')
         s = Store(p)
@@ -223,7 +227,8 @@ def test_compact_superseded_and_keep(srv, tmp_path):
     assert sorted(salts) == ['v1']*7 + ['v2']*3
     srv.salt = 'v3'
     n0 = srv.total
-    assert record(tmp_path, url, bodies) == bodies and srv.total == n0
+    assert record(tmp_path, url, bodies) == bodies
+    assert srv.total == n0
     keep = set(sorted(Store(p).recs)[:4])
     assert Store(p).compact(keep=keep)['entries'] == (10, 4)
     assert check_file(p, 4) == keep

@@ -230,7 +230,8 @@ def test_userinfo_removed(srv, on, cfile, capsys):
     u = srv.url.replace('http://', 'http://ann:PW-SECRET@')
     on(debug=True)
     with httpx.Client() as c: a,b = c.get(u+'/echo?q=1').json(),c.get(srv.url+'/echo?q=1').json()
-    assert a == b and srv.total == 1
+    assert a == b
+    assert srv.total == 1
     enable_cachy(cache_dir=cfile.parent, doms=ours, mode='replay')
     with httpx.Client() as c, pytest.raises(ReplayMiss) as e: c.get(u+'/echo?q=2')
     assert 'PW-SECRET' not in cfile.read_text()
@@ -338,7 +339,8 @@ def test_killed_compact_leaves_nothing(tmp_path):
     while not any(f.stat().st_size for f in tmps()) and time.monotonic()-t < 10: time.sleep(0.0005)
     pr.send_signal(signal.SIGKILL)
     pr.wait()
-    assert len(tmps()) == 1 and tmps()[0].stat().st_size > 0
+    assert len(tmps()) == 1
+    assert tmps()[0].stat().st_size > 0
     Store(p).put(dict(key='new', response=''))
     assert tmps() == []
     assert len(Store(p)) == 301
@@ -364,7 +366,8 @@ def test_requests_raw_is_readable(srv, cached, tmp_path):
     for i in range(2):
         with requests.get(f'{srv.url}/bytes?size=300000', stream=True) as r, open(tmp_path/f'{i}.bin', 'wb') as f: shutil.copyfileobj(r.raw, f)
         out.append((tmp_path/f'{i}.bin').read_bytes())
-    assert len(out[0]) == 300000 and out[0] == out[1]
+    assert len(out[0]) == 300000
+    assert out[0] == out[1]
     assert srv.total == 1
 
 def test_aiohttp_stream_is_live(srv, cached):
