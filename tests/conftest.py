@@ -53,3 +53,9 @@ def oai(srv):
 def ant(srv):
     from anthropic import Anthropic
     with Anthropic(api_key=AKEY, base_url=srv.url) as c: yield c
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    "A test marked `index` (it installs from the package index) must be marked `slow` too, so that `-m 'not slow'` never installs"
+    bad = [i.nodeid for i in items if i.get_closest_marker('index') and not i.get_closest_marker('slow')]
+    if bad: raise pytest.UsageError(f'marked index but not slow: {", ".join(bad)}')

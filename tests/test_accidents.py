@@ -75,6 +75,7 @@ with httpx.Client(timeout=120) as c:
     print(json.dumps(dict(extra=peak()-p0, size=n)))
 '''
 
+@pytest.mark.slow
 def test_memory_recording_a_large_stream(srv, tmp_path):
     "Recording a 20 MB stream costs at most about twice its size in memory, beyond what the same call costs without cachy"
     srv.pace = 0
@@ -192,6 +193,7 @@ with httpx.Client(timeout=60) as c:
     for i in range(60): c.post(url+'/stable/w', json={'who': who, 'i': i})
 '''
 
+@pytest.mark.slow
 def test_compact_while_recording(srv, tmp_path):
     "cachy compact, run again and again while three processes record: no entry is lost"
     ps = [subprocess.Popen([sys.executable, '-c', _rec3, srv.url, str(tmp_path), str(w)], stderr=subprocess.PIPE, text=True, env=child_env()) for w in range(3)]

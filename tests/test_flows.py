@@ -34,6 +34,7 @@ c = openai.AzureOpenAI(azure_endpoint='http://my-res.openai.azure.com', api_key=
 print(c.chat.completions.create(model='my-deployment', messages=[{'role': 'user', 'content': 'hi azure'}]).choices[0].message.content)
 '''
 
+@pytest.mark.slow
 def test_azure_openai_default_doms(proxy, tmp_path):
     "Azure OpenAI is cached with the default doms; a dummy api-key replays it; the api-key header is never stored"
     a = py(_azure, tmp_path, 'record')
@@ -58,6 +59,7 @@ c = genai.Client(vertexai=True, project='my-project', location='us-central1', cr
 print(c.models.generate_content(model='gemini-x', contents='hi vertex').text)
 '''
 
+@pytest.mark.slow
 def test_vertex_default_doms(proxy, tmp_path):
     "Vertex AI is cached with the default doms; a static dummy token needs no refresh, so the replay needs no Google account"
     a = py(_vertex, tmp_path, 'record')

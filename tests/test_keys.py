@@ -119,6 +119,7 @@ def test_traceback_from_two_machines(srv, on, oai, tmp_path):
     assert outs[0] == outs[1]
     assert str(tmp_path/'home') in srv.reqs[0]['body'].decode().replace('\\\\', '\\')
 
+@pytest.mark.slow
 def test_miss_names_the_change(srv, on, oai, cfile):
     "One changed word among 300 recorded prompts: a short message that names the path and the closest entry"
     on()

@@ -156,6 +156,7 @@ script = textwrap.dedent('''
     print(c.chat.completions.create(model='gpt-x', messages=[{'role': 'user', 'content': sys.argv[4]}]).choices[0].message.content)
 ''')
 
+@pytest.mark.slow
 def test_env_mode_subprocess(srv, on, oai, tmp_path):
     "CI runs notebooks with `CACHY_MODE=replay` and no code change: hits replay, a miss fails loudly offline"
     on()

@@ -220,6 +220,7 @@ def test_compact_keeps_every_answer(run, tmp_path):
     assert rep['runs'] == rec['runs']
     assert sent == 0
 
+@pytest.mark.slow
 def test_prune_keeps_the_answers_a_run_used(ps, run, tmp_path):
     "prune, running the replay of one loop, keeps each of its answers and drops the other loop's"
     rec,_ = run('responses', tmp_path)
@@ -235,6 +236,8 @@ def test_prune_keeps_the_answers_a_run_used(ps, run, tmp_path):
 
 # pycachy's format
 
+@pytest.mark.slow
+@pytest.mark.index
 def test_pycachy_reader(ps, run, tmp_path):
     """pycachy 0.0.22's own reader and writer on a file holding a sequence: looking up the key of the first answer it finds
     that answer (each later answer is a line of its own, under a key no pycachy release computes); its own key for the

@@ -91,6 +91,8 @@ samples = dict(
     query=lambda: httpx.Request('GET', 'https://api.openai.com/v1/models?b=2&a=x y&b=3', headers={'accept': 'text/event-stream'}),
     latin1=lambda: httpx.Request('POST', C, content=b'caf\xe9 /tmp/tmpzz', headers={'content-type': 'text/plain'}))
 
+@pytest.mark.slow
+@pytest.mark.index
 @pytest.mark.parametrize('v', releases)
 def test_key_of_release(v, sources):
     "Release `v`'s own `_key` gives, for every sample request and stream keyword, the key `pycachy_keys` labels `v`"
@@ -105,6 +107,8 @@ def test_key_of_release(v, sources):
             n += 1
     assert n == 24
 
+@pytest.mark.slow
+@pytest.mark.index
 def test_public_names(sources):
     "Every public name of pycachy's newest release imports from cachy"
     import cachy
@@ -147,6 +151,8 @@ def proxied(monkeypatch):
         monkeypatch.setenv(k, '')
         monkeypatch.delenv(k)
 
+@pytest.mark.slow
+@pytest.mark.index
 @pytest.mark.parametrize('v', list(stacks))
 def test_record_with_pycachy_replay_here(v, srv, tmp_path, proxied):
     d = tmp_path/'cache'
@@ -191,6 +197,7 @@ def test_fixture_migrates(v, srv, tmp_path, proxied):
     (only_ours/'cachy.jsonl').write_text(''.join(json.dumps(r)+'\n' for r in new))
     assert replay(srv, only_ours) == want
 
+@pytest.mark.slow
 def test_fixture_prune_drops_migrated(srv, tmp_path, proxied):
     "`cachy prune` over a run in record mode leaves only our own entries, and they replay"
     d,want = _fixture('0.0.15', tmp_path)

@@ -4,6 +4,8 @@ import json,os,re,subprocess,sys,textwrap
 import pytest
 from server import recs
 
+pytestmark = pytest.mark.slow  # each test runs pytest in subprocesses
+
 def project(tmp_path, srv, ini='', tests=None):
     "A project in `tmp_path/proj`: a pyproject.toml with `ini` under [tool.pytest.ini_options], and tests/test_llm.py"
     p = tmp_path/'proj'

@@ -30,6 +30,7 @@ def calls(oai, ant, model, gem):
             g.models.generate_content(model=model, contents='json').text,
             ''.join(x.text for x in g.models.generate_content_stream(model=model, contents='stream'))]
 
+@pytest.mark.slow
 def test_every_format_records_its_cost(srv, cached, oai, ant):
     "Each record keeps how long its call took and the tokens its answer reports; each hit adds exactly those"
     srv.delay = DELAY

@@ -238,6 +238,7 @@ script = textwrap.dedent('''
     print(c.chat.completions.create(model='gpt-x', messages=[{'role': 'user', 'content': 'two processes'}]).choices[0].message.content)
 ''')
 
+@pytest.mark.slow
 def test_two_processes(srv, tmp_path, cfile):
     "The same call in two fresh processes reaches the server once"
     outs = [py(script, tmp_path, srv.url+'/v1', OKEY, timeout=60) for _ in range(2)]

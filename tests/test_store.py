@@ -69,6 +69,7 @@ def replay(d, url, bodies):
     assert r['out'] == bodies
     return r['stats']['hit']
 
+@pytest.mark.slow
 def test_processes_distinct(srv, tmp_path):
     url = srv.url+'/stable/p?pad=20000'
     groups = [[{'proc': p, 'i': i} for i in range(50)] for p in range(4)]
@@ -81,6 +82,7 @@ def test_processes_distinct(srv, tmp_path):
     assert replay(tmp_path, url, sum(groups, [])) == 200
     assert srv.total-n0 == 200
 
+@pytest.mark.slow
 def test_processes_same(srv, tmp_path):
     "Processes racing on the same requests record each one once"
     url = srv.url+'/stable/same?pad=5000'
@@ -90,6 +92,7 @@ def test_processes_same(srv, tmp_path):
     assert sum(r['stats']['recorded'] for r in res) == 30
     check_file(tmp_path/'cachy.jsonl', 30)
 
+@pytest.mark.slow
 def test_process_sees_later_appends(srv, tmp_path):
     "A process that loaded the file before another recorded reads the new tail instead of going to the network"
     url = srv.url+'/stable/tail'

@@ -19,7 +19,7 @@ def raised(f):
 # 1. A stream cut by the network, or stalled past the client's timeout, is never recorded
 
 @mods
-@pytest.mark.parametrize('how', ['cut=2', 'stall=2'])
+@pytest.mark.parametrize('how', ['cut=2', pytest.param('stall=2', marks=pytest.mark.slow)])
 def test_broken_stream_sync(mod, how, srv, cached):
     "The caller gets the error it gets without cachy, every time, and nothing is recorded"
     def get():
@@ -31,7 +31,7 @@ def test_broken_stream_sync(mod, how, srv, cached):
     assert recs(cached) == []
 
 @mods
-@pytest.mark.parametrize('how', ['cut=2', 'stall=2'])
+@pytest.mark.parametrize('how', ['cut=2', pytest.param('stall=2', marks=pytest.mark.slow)])
 def test_broken_stream_async(mod, how, srv, cached):
     async def get():
         async with mod.AsyncClient(timeout=0.5) as c:
@@ -195,7 +195,7 @@ else:
     if how == 'closed_loop': loop.close()
 '''
 
-@pytest.mark.parametrize('how', ['sync', 'loop', 'asyncio_run', 'closed_loop', 'stalled'])
+@pytest.mark.parametrize('how', ['sync', 'loop', 'asyncio_run', 'closed_loop', pytest.param('stalled', marks=pytest.mark.slow)])
 def test_left_open_at_exit(how, srv, tmp_path):
     "Finished and recorded at exit within `_exit_wait` seconds, printing nothing but, when debugging, what it could not finish (a stream whose loop asyncio.run closed)"
     t = time.monotonic()
@@ -303,6 +303,7 @@ print(httpx.get(sys.argv[2]+'/echo').json()['n'], httpx.get(sys.argv[2]+'/echo')
 
 # 9. A child forked while another thread held the store's lock records as any process does
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, 'fork'), reason='fork is POSIX only')
 def test_fork_while_a_thread_records(srv, tmp_path):
     r = py('''import os,sys,threading,time,httpx
