@@ -51,7 +51,7 @@ differ = {
         ('return handle(request, s, request.read, lambda: orig(self, request, **kw), lambda rec: replay(rec, request), finish)',
          'return handle(request, s, request.read, lambda: orig(self, request, **kw), reply, finish)'),
         # `_tee`'s `is_async`
-        ('return _tee(res, keep, False)', 'return _tee(res, keep, True)')],
+        ('return _tee(res, record, False)', 'return _tee(res, record, True)')],
     'Tee': [
         # an async stream remembers its event loop: it drains on it alone, and is finished on it at exit, not in a thread
         ('self.it = self.res.iter_bytes()', 'self.it, self.loop = self.res.iter_bytes(), running_loop()'),
