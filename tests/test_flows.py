@@ -125,7 +125,8 @@ def test_replay_names_what_passed(proxy, tmp_path, capsys):
     st = cachy_stats()
     assert st['passed']['api.github.com'] - s0['passed'].get('api.github.com', 0) == 2
     assert proxy.total == 2
-    assert capsys.readouterr().out.splitlines() == ['cachy PASS - GET http://api.github.com/repos/x (not in doms)']*2
+    assert capsys.readouterr().out.splitlines() == [f"cachy ON replay: {tmp_path/'cachy.jsonl'}, a new file, made on the first recording",
+                                                    *['cachy PASS - GET http://api.github.com/repos/x (not in doms)']*2]
     assert '2 passed through live: api.github.com' in repr(stats_like(st, s0))
 
 def stats_like(st, s0):

@@ -332,24 +332,26 @@ def test_disable_stops_caching(srv, on, cfile):
 # Debugging
 
 def test_debug(srv, on, capsys, cfile):
-    "One line per request: HIT, MISS or PASS, the key, the method and the URL"
+    "A line naming the file, then one per request: HIT, MISS or PASS, the key, the method and the URL"
     on(debug=True)
     with httpx.Client() as c:
         c.post(srv.url+'/echo?x=1', json={'a': 1}), c.post(srv.url+'/echo?x=1', json={'a': 1})
         c.get(f'http://localhost:{srv.port}/echo')
     out = capsys.readouterr().out.splitlines()
     key = recs(cfile)[0]['key']
-    assert out[0] == f'cachy MISS {key} POST {srv.url}/echo?x=1'
-    assert re.fullmatch(rf'cachy HIT {key} POST {re.escape(srv.url)}/echo\?x=1 \(saved [\d.]+ m?s\)', out[1]), out[1]
-    assert out[2:] == [f'cachy PASS - GET http://localhost:{srv.port}/echo (not in doms)']
+    assert out[0] == f'cachy ON record: {cfile}, a new file, made on the first recording'
+    assert out[1] == f'cachy MISS {key} POST {srv.url}/echo?x=1'
+    assert re.fullmatch(rf'cachy HIT {key} POST {re.escape(srv.url)}/echo\?x=1 \(saved [\d.]+ m?s\)', out[2]), out[2]
+    assert out[3:] == [f'cachy PASS - GET http://localhost:{srv.port}/echo (not in doms)']
 
 def test_debug_miss(srv, on, capsys, cfile):
-    "`debug='miss'` prints the misses only, as in pycachy"
+    "`debug='miss'` prints the file, then the misses only, as in pycachy"
     on(debug='miss')
     with httpx.Client() as c:
         c.get(srv.url+'/echo?x=2'), c.get(srv.url+'/echo?x=2')
         c.get(f'http://localhost:{srv.port}/echo')
-    assert capsys.readouterr().out.splitlines() == [f"cachy MISS {recs(cfile)[0]['key']} GET {srv.url}/echo?x=2"]
+    assert capsys.readouterr().out.splitlines() == [f'cachy ON record: {cfile}, a new file, made on the first recording',
+                                                    f"cachy MISS {recs(cfile)[0]['key']} GET {srv.url}/echo?x=2"]
 
 def test_no_debug_output(srv, on, capsys):
     on()

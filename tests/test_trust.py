@@ -204,13 +204,14 @@ def test_left_open_at_exit(how, srv, tmp_path):
     assert time.monotonic()-t < 20
     assert r.stderr == ''
     out = r.stdout.splitlines()
-    assert out[1] == 'data: {"n": 1, "i": 0}'
+    assert out[0] == f"cachy ON record: {tmp_path/'cachy.jsonl'}, a new file, made on the first recording"
+    assert out[2] == 'data: {"n": 1, "i": 0}'
     if how in ('sync', 'loop'):
-        assert len(out) == 2
+        assert len(out) == 3
         rec, = recs(tmp_path/'cachy.jsonl')
         assert rec['response'].count('data: ') == 40
     else:
-        assert out[2].startswith('cachy NOT RECORDED ') and out[2].endswith('(it was left half read, and its event loop had closed at exit)' if how != 'stalled' else
+        assert out[3].startswith('cachy NOT RECORDED ') and out[3].endswith('(it was left half read, and its event loop had closed at exit)' if how != 'stalled' else
                                                                           '(it was left half read, and not finished within 3 s of exit)')
         assert recs(tmp_path/'cachy.jsonl') == []
 
@@ -221,8 +222,9 @@ def test_debug_says_why_not_recorded(srv, on, capsys):
             with c.stream('GET', f'{srv.url}/sse?k=5&cut=2') as r: r.read()
         c.get(srv.url+'/echo?status=503')
     out = capsys.readouterr().out.splitlines()
-    assert out[1].startswith('cachy NOT RECORDED ') and 'the stream broke off: ReadError' in out[1]
-    assert out[3].startswith('cachy NOT RECORDED ') and out[3].endswith('(status 503, which may differ next time)')
+    assert out[0].startswith('cachy ON record: ')
+    assert out[2].startswith('cachy NOT RECORDED ') and 'the stream broke off: ReadError' in out[2]
+    assert out[4].startswith('cachy NOT RECORDED ') and out[4].endswith('(status 503, which may differ next time)')
 
 # 5. A password in the URL never reaches the file, the key, or what cachy prints
 
