@@ -109,8 +109,9 @@ def main(argv):
     "Run the flow that `argv` names (see the top of this file), printing what it ended with"
     flow,d,url,mode = argv[:4]
     cap,runs,name = [*argv[4:], *['20', '1', ''][len(argv[4:]):]]
-    from cachy import enable_cachy,cachy_stats,doms,ReplayMiss
-    enable_cachy(cache_dir=d, doms=doms+('127.0.0.1',), mode=mode)
+    from cachy import enable_cachy,cachy_stats,ReplayMiss
+    from helpers import ours
+    enable_cachy(cache_dir=d, doms=ours, mode=mode)
     out = []
     try:
         for _ in range(int(runs)): out.append(flows[flow](url, int(cap), **(dict(name=name) if name else {})))

@@ -2,12 +2,10 @@
 import json,os,subprocess,sys,warnings
 from pathlib import Path
 import httpx,pytest
-from cachy import enable_cachy,disable_cachy,doms
+from cachy import enable_cachy,disable_cachy
 from cachy.store import Store
+from helpers import ours,cli,py,child_env
 from server import recs
-from envs import script
-
-ours = doms+('127.0.0.1',)
 
 def cachy_warnings(ws): return [w for w in ws if str(w.message).startswith('cachy')]
 
@@ -30,7 +28,8 @@ def test_unusable_file(how, says, srv, tmp_path):
         (tmp_path/'cachy.jsonl').symlink_to({'device': '/dev/full', 'eio': '/proc/self/mem'}[how])
         d = tmp_path
     ns,ws = calls(srv, d)
-    assert ns == [1, 2, 3] and srv.total == 3
+    assert ns == [1, 2, 3]
+    assert srv.total == 3
     assert len(ws) == 1, [str(w.message) for w in ws]
     assert says in str(ws[0].message) and str(d/'cachy.jsonl') in str(ws[0].message)
     assert ws[0].filename == __file__
@@ -51,32 +50,37 @@ def test_wrong_cache_dir(how, tmp_path):
 def test_new_folder_and_home(srv, tmp_path, monkeypatch):
     "A folder that does not exist is made when the first response is recorded; `~` is the home folder"
     ns,ws = calls(srv, tmp_path/'new'/'sub')
-    assert ns == [1, 2, 1] and ws == [] and len(recs(tmp_path/'new'/'sub'/'cachy.jsonl')) == 2
+    assert ns == [1, 2, 1]
+    assert ws == []
+    assert len(recs(tmp_path/'new'/'sub'/'cachy.jsonl')) == 2
     monkeypatch.setenv('HOME', str(tmp_path))
     ns,ws = calls(srv, '~/cache')
-    assert ns == [3, 4, 3] and len(recs(tmp_path/'cache'/'cachy.jsonl')) == 2
+    assert ns == [3, 4, 3]
+    assert len(recs(tmp_path/'cache'/'cachy.jsonl')) == 2
 
 # Large streams
 
 _mem = '''
 import sys,json,httpx
-from cachy import enable_cachy,doms
+from cachy import enable_cachy
+from helpers import ours
 url,d,on = sys.argv[1],sys.argv[2],sys.argv[3] == 'on'
 def peak(): return int(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1])*1024
 with httpx.Client(timeout=120) as c:
     with c.stream('GET', url+'/sse?k=10&pad=100') as r: r.read()
-    if on: enable_cachy(cache_dir=d, doms=doms+('127.0.0.1',))
+    if on: enable_cachy(cache_dir=d, doms=ours)
     p0,n = peak(),0
     with c.stream('GET', url+'/sse?k=2000&pad=10000') as r:
         for b in r.iter_bytes(): n += len(b)
     print(json.dumps(dict(extra=peak()-p0, size=n)))
 '''
 
+@pytest.mark.slow
 def test_memory_recording_a_large_stream(srv, tmp_path):
     "Recording a 20 MB stream costs at most about twice its size in memory, beyond what the same call costs without cachy"
     srv.pace = 0
     def run(on):
-        r = subprocess.run([sys.executable, '-c', _mem, srv.url, str(tmp_path), on], capture_output=True, text=True, timeout=300)
+        r = py(_mem, srv.url, tmp_path, on, timeout=300)
         assert r.returncode == 0, r.stderr
         return json.loads(r.stdout)
     off,on = run('off'),run('on')
@@ -84,15 +88,11 @@ def test_memory_recording_a_large_stream(srv, tmp_path):
     assert size > 20e6 and off['size'] == size
     assert on["extra"]-off["extra"] <= 2*size, (on["extra"]-off["extra"])/size
     s = Store(tmp_path/'cachy.jsonl')
-    assert len(s) == 1 and type(s.recs[next(iter(s))]) is tuple
+    assert len(s) == 1
+    assert type(s.recs[next(iter(s))]) is tuple
     assert s.get(next(iter(s)))['response'].count('data: ') == 2000
 
 # A byte-order mark, and lines that look like records
-
-def cli(*args):
-    "Run the installed `cachy` command: its exit code, stdout and stderr"
-    r = subprocess.run([script('cachy'), *map(str, args)], capture_output=True, text=True, timeout=60)
-    return r.returncode,r.stdout,r.stderr
 
 def test_bom(srv, tmp_path):
     "A file a Windows editor saved with a byte-order mark: the library hits its first line, and every command agrees"
@@ -100,15 +100,22 @@ def test_bom(srv, tmp_path):
     p = tmp_path/'cachy.jsonl'
     p.write_bytes(b'\xef\xbb\xbf' + p.read_bytes() + b'{"key": "abc"}\n')
     ns,ws = calls(srv, tmp_path)
-    assert ns == [1, 2, 1] and srv.total == 2 and ws == []
+    assert ns == [1, 2, 1]
+    assert srv.total == 2
+    assert ws == []
     rc,o,e = cli('check', '--cache-dir', tmp_path)
-    assert rc == 1 and o.splitlines() == [f'{p}:3: damaged: not a cachy record', f'cachy check: 1 problem in {p}'], o
+    assert rc == 1, o
+    assert o.splitlines() == [f'{p}:3: damaged: not a cachy record', f'cachy check: 1 problem in {p}'], o
     assert len(cli('ls', '--cache-dir', tmp_path)[1].splitlines()) == 2
     assert cli('stats', '--cache-dir', tmp_path)[1].startswith(f'{p}: 2 entries, ')
     rc,o,e = cli('compact', '--cache-dir', tmp_path)
-    assert rc == 0 and o.startswith('cachy compact: removed 1 of 3 lines; ') and ' now holds 2 entries ' in o, o
-    assert not p.read_bytes().startswith(b'\xef') and len(Store(p)) == 2
-    assert calls(srv, tmp_path)[0] == [1, 2, 1] and srv.total == 2
+    assert rc == 0, o
+    assert o.startswith('cachy compact: removed 1 of 3 lines; '), o
+    assert ' now holds 2 entries ' in o, o
+    assert not p.read_bytes().startswith(b'\xef')
+    assert len(Store(p)) == 2
+    assert calls(srv, tmp_path)[0] == [1, 2, 1]
+    assert srv.total == 2
 
 # A symlinked cachy.jsonl, shared by two projects
 
@@ -120,17 +127,21 @@ def test_symlink(srv, tmp_path):
     with open(shared/'cachy.jsonl', 'ab') as f: f.write(b'not json\n')
     assert Store(a/'cachy.jsonl').lock.lock_file == Store(shared/'cachy.jsonl').lock.lock_file
     rc,o,e = cli('compact', '--cache-dir', a)
-    assert rc == 0 and (a/'cachy.jsonl').is_symlink() and b'not json' not in (shared/'cachy.jsonl').read_bytes()
-    assert calls(srv, shared)[0] == [1, 2, 1] and srv.total == 2
+    assert rc == 0, o+e
+    assert (a/'cachy.jsonl').is_symlink()
+    assert b'not json' not in (shared/'cachy.jsonl').read_bytes()
+    assert calls(srv, shared)[0] == [1, 2, 1]
+    assert srv.total == 2
 
 # A stream abandoned
 
 _abandon = '''
 import sys,gc,json
 from openai import OpenAI
-from cachy import enable_cachy,doms
+from cachy import enable_cachy
+from helpers import ours
 url,d,when = sys.argv[1:4]
-enable_cachy(cache_dir=d, doms=doms+('127.0.0.1',))
+enable_cachy(cache_dir=d, doms=ours)
 c = OpenAI(api_key='sk-test', base_url=url+'/v1')
 s = c.chat.completions.create(model='gpt-x', messages=[{'role': 'user', 'content': 'a long story '*40}], stream=True)
 for chunk in s: break
@@ -143,7 +154,7 @@ if when == 'alive':
 @pytest.mark.parametrize('when', ['exit', 'alive'])
 def test_abandoned_stream(when, srv, tmp_path):
     "A stream left half read is read to its end and recorded whole: when it is collected, or at exit, printing nothing"
-    r = subprocess.run([sys.executable, '-c', _abandon, srv.url, str(tmp_path), when], capture_output=True, text=True, timeout=60)
+    r = py(_abandon, srv.url, tmp_path, when, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stderr == ''
     assert r.stdout == ('1\n' if when == 'alive' else '')
@@ -160,33 +171,39 @@ def test_merged_duplicates(srv, tmp_path):
     line = p.read_bytes()
     p.write_bytes(line*2)
     rc,o,e = cli('check', '--cache-dir', tmp_path)
-    assert rc == 0 and o.splitlines() == [f'{p}:2: note: the same entry as line 1 (harmless; cachy compact removes it)', f'cachy check: {p} OK']
+    assert rc == 0, o+e
+    assert o.splitlines() == [f'{p}:2: note: the same entry as line 1 (harmless; cachy compact removes it)', f'cachy check: {p} OK']
     other = json.loads(line) | {'response': json.dumps({'n': 99})}
     p.write_bytes(line + json.dumps(other).encode() + b'\n')
     rc,o,e = cli('check', '--cache-dir', tmp_path)
-    assert rc == 1 and o.splitlines()[0] == f"{p}:2: key {other['key']} also on line 1, with another answer; line 2 is the one replayed"
-    assert calls(srv, tmp_path, n=1)[0] == [99] and srv.total == 1
+    assert rc == 1, o+e
+    assert o.splitlines()[0] == f"{p}:2: key {other['key']} also on line 1, with another answer; line 2 is the one replayed"
+    assert calls(srv, tmp_path, n=1)[0] == [99]
+    assert srv.total == 1
 
 # What works today and must keep working
 
 _rec3 = '''
 import sys,json,httpx
-from cachy import enable_cachy,doms
+from cachy import enable_cachy
+from helpers import ours
 url,d,who = sys.argv[1:4]
-enable_cachy(cache_dir=d, doms=doms+('127.0.0.1',))
+enable_cachy(cache_dir=d, doms=ours)
 with httpx.Client(timeout=60) as c:
     for i in range(60): c.post(url+'/stable/w', json={'who': who, 'i': i})
 '''
 
+@pytest.mark.slow
 def test_compact_while_recording(srv, tmp_path):
     "cachy compact, run again and again while three processes record: no entry is lost"
-    ps = [subprocess.Popen([sys.executable, '-c', _rec3, srv.url, str(tmp_path), str(w)], stderr=subprocess.PIPE, text=True) for w in range(3)]
+    ps = [subprocess.Popen([sys.executable, '-c', _rec3, srv.url, str(tmp_path), str(w)], stderr=subprocess.PIPE, text=True, env=child_env()) for w in range(3)]
     n = 0
     while any(p.poll() is None for p in ps):
         if (tmp_path/'cachy.jsonl').exists(): assert cli('compact', '--cache-dir', tmp_path)[0] == 0
         n += 1
     assert all(p.wait() == 0 for p in ps), [p.stderr.read() for p in ps]
-    assert cli('compact', '--cache-dir', tmp_path)[0] == 0 and n > 1
+    assert cli('compact', '--cache-dir', tmp_path)[0] == 0
+    assert n > 1
     ks = [json.loads(l)['key'] for l in (tmp_path/'cachy.jsonl').read_bytes().splitlines()]
     assert len(ks) == len(set(ks)) == 180 == srv.total
 

@@ -1,6 +1,6 @@
 """Amazon Bedrock through boto3: botocore's `URLLib3Session.send` is cached, with the real boto3 against a loopback server
 speaking Bedrock's JSON and binary event stream (`endpoint_url=`). Credentials are dummies; nothing leaves 127.0.0.1."""
-import base64,json,os,subprocess,sys,textwrap,time
+import base64,json,os,textwrap,time
 import pytest
 import boto3
 from botocore.config import Config
@@ -8,6 +8,7 @@ from botocore.exceptions import ClientError,EventStreamError
 from cachy import enable_cachy,disable_cachy,doms,cachy_stats,ReplayMiss
 from cachy.answer import usage,_frames
 from bedrock_server import Bedrock
+from helpers import cachy,py
 from server import recs,stats_since
 
 KEY,SECRET,TOKEN = 'AKIATESTTESTTESTTEST','wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY','IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKEN'
@@ -52,7 +53,8 @@ def test_converse(br, cached):
     c = client(br)
     a = c.converse(modelId='anthropic.claude-3-haiku-20240307-v1:0', messages=msgs)
     b = c.converse(modelId='anthropic.claude-3-haiku-20240307-v1:0', messages=msgs)
-    assert br.total == 1 and answer(a) == answer(b)
+    assert br.total == 1
+    assert answer(a) == answer(b)
     assert a['output']['message']['content'] == [{'text': 'reply 1: hi'}] and b['ResponseMetadata']['HTTPStatusCode'] == 200
     rec, = recs(cached)
     assert (rec['method'], rec['url'], rec['binary']) == ('POST', br.url+'/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse', False)
@@ -70,11 +72,13 @@ def test_converse_stream(br, cached):
     live = [first, *it]
     assert br.waited is True, 'the first event reached the caller only after the server had sent the last'
     hit = list(c.converse_stream(modelId='gate', messages=msgs)['stream'])
-    assert br.total == 1 and live == hit
+    assert br.total == 1
+    assert live == hit
     assert [next(iter(e)) for e in hit] == ['messageStart', *['contentBlockDelta']*3, 'contentBlockStop', 'messageStop', 'metadata']
     assert ''.join(e['contentBlockDelta']['delta']['text'] for e in hit if 'contentBlockDelta' in e) == 'reply 1: hi'
     rec, = recs(cached)
-    assert rec['binary'] and base64.b64decode(rec['response']) == br.sent[0]
+    assert rec['binary']
+    assert base64.b64decode(rec['response']) == br.sent[0]
     assert rec['headers'] == {'content-type': 'application/vnd.amazon.eventstream'} and rec['req']['stream'] is True
     assert usage(base64.b64decode(rec['response']), rec['headers']['content-type'], rec['url'])['output'] == 7
 
@@ -87,7 +91,9 @@ def test_invoke_model(br, cached):
     for _ in range(2):
         rs.append(r := c.invoke_model(modelId='anthropic.claude-x', body=body, contentType='application/json'))
         got.append(json.loads(r['body'].read()))
-    assert br.total == 1 and got[0] == got[1] and got[0]['content'][0]['text'] == 'reply 1: hi'
+    assert br.total == 1
+    assert got[0] == got[1]
+    assert got[0]['content'][0]['text'] == 'reply 1: hi'
     assert rs[1]['contentType'] == 'application/json'
     assert usage(recs(cached)[0]['response'], 'application/json', recs(cached)[0]['url'])['model'] == 'anthropic.claude-x'
 
@@ -97,7 +103,8 @@ def test_invoke_model_with_response_stream(br, cached):
     c = client(br)
     body = json.dumps({'anthropic_version': 'bedrock-2023-05-31', 'max_tokens': 50, 'messages': [{'role': 'user', 'content': 'hi'}]})
     got = [chunks(c.invoke_model_with_response_stream(modelId='anthropic.claude-x', body=body)) for _ in range(2)]
-    assert br.total == 1 and got[0] == got[1]
+    assert br.total == 1
+    assert got[0] == got[1]
     assert ''.join(e['delta']['text'] for e in got[0] if e['type'] == 'content_block_delta') == 'reply 1: hi'
     assert base64.b64decode(recs(cached)[0]['response']) == br.sent[0]
 
@@ -109,14 +116,18 @@ def test_signature_neither_keyed_nor_stored(br, cached):
     time.sleep(1.1)
     b = client(br, token='IQoJb3JpZ2luX2VjOTHERSESSIONTOKEN').converse(modelId='m', messages=msgs)
     c.converse(modelId='m', messages=msgs)
-    assert len(signed) == 2 and signed[0]['X-Amz-Date'] != signed[1]['X-Amz-Date'] and signed[0]['Authorization'] != signed[1]['Authorization']
-    assert br.total == 1 and answer(a) == answer(b) and len(recs(cached)) == 1
+    assert len(signed) == 2
+    assert signed[0]['X-Amz-Date'] != signed[1]['X-Amz-Date']
+    assert signed[0]['Authorization'] != signed[1]['Authorization']
+    assert br.total == 1
+    assert answer(a) == answer(b)
+    assert len(recs(cached)) == 1
     h = br.reqs[0]['headers']
     text = cached.read_text()
     for v in (KEY, SECRET, TOKEN, h['authorization'], h['authorization'].rsplit('=', 1)[1], h['x-amz-date'], h['x-amz-security-token'], h['amz-sdk-invocation-id']):
         assert v not in text
     assert 'authorization' not in text.lower() and 'x-amz-' not in text.lower()
-    r = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'cachy'), 'check', '--cache-dir', str(cached.parent)], capture_output=True, text=True, timeout=60)
+    r = cachy('check', '--cache-dir', cached.parent)
     assert (r.returncode, r.stdout.strip()) == (0, f'cachy check: {cached} OK'), r.stdout + r.stderr
 
 def test_presigned_url_keyed_without_signature(br, cached):
@@ -129,7 +140,9 @@ def test_presigned_url_keyed_without_signature(br, cached):
     us.append(s3.generate_presigned_url('get_object', Params={'Bucket': 'b', 'Key': 'k'}, ExpiresIn=120))
     assert us[0] != us[1] and 'X-Amz-Date' in us[0]
     rs = [requests.post(u, json={}) for u in us]
-    assert [r.status_code for r in rs] == [404, 404] and rs[0].json() == rs[1].json() and br.total == 1
+    assert [r.status_code for r in rs] == [404, 404]
+    assert rs[0].json() == rs[1].json()
+    assert br.total == 1
     rec, = recs(cached)
     assert rec['url'] == br.url+'/b/k' and 'x-amz-' not in cached.read_text().lower()
 
@@ -141,8 +154,9 @@ def test_replay_in_a_fresh_process(br, cached, cfile):
     n = br.total
     code = textwrap.dedent('''
         import json,sys
-        from cachy import enable_cachy,doms,ReplayMiss
-        enable_cachy(cache_dir=sys.argv[2], doms=doms+('127.0.0.1',), mode='replay')
+        from cachy import enable_cachy,ReplayMiss
+        from helpers import ours
+        enable_cachy(cache_dir=sys.argv[2], doms=ours, mode='replay')
         import boto3
         c = boto3.client('bedrock-runtime', endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id='AKIAOTHEROTHEROTHER0',
                          aws_secret_access_key='other', aws_session_token='other-token')
@@ -152,11 +166,11 @@ def test_replay_in_a_fresh_process(br, cached, cfile):
         try: c.converse(modelId='m', messages=[{'role': 'user', 'content': [{'text': 'never asked'}]}]); got.append('no miss')
         except ReplayMiss as e: got.append(str(e).splitlines()[0])
         print(json.dumps(got))''')
-    env = {k:v for k,v in os.environ.items() if not k.startswith('CACHY_')}
-    r = subprocess.run([sys.executable, '-c', code, br.url, str(cfile.parent)], capture_output=True, text=True, timeout=120, env=env)
+    r = py(code, br.url, cfile.parent)
     assert r.returncode == 0, r.stderr
     got = json.loads(r.stdout.splitlines()[-1])
-    assert got[:2] == want and got[2].startswith(f'cachy (replay mode): no recorded response for POST {br.url}/model/m/converse')
+    assert got[:2] == want
+    assert got[2].startswith(f'cachy (replay mode): no recorded response for POST {br.url}/model/m/converse')
     assert br.total == n
 
 @pytest.mark.parametrize('code,name,kept', [(400, 'ValidationException', True), (404, 'ResourceNotFoundException', True),
@@ -171,7 +185,9 @@ def test_http_errors(br, cached, code, name, kept):
             with pytest.raises(ClientError) as e: getattr(c, op)(modelId=f'err-{code}', messages=msgs)
             errs.append(e.value.response['Error'])
     assert [e['Code'] for e in errs] == [name]*4 and isinstance(e.value, getattr(c.exceptions, name))
-    assert (errs[0] == errs[1]) == kept and br.total == (2 if kept else 4) and len(recs(cached)) == (2 if kept else 0)
+    assert (errs[0] == errs[1]) == kept
+    assert br.total == (2 if kept else 4)
+    assert len(recs(cached)) == (2 if kept else 0)
 
 @pytest.mark.parametrize('exc,kept', [('throttlingException', False), ('modelStreamErrorException', False),
                                       ('serviceUnavailableException', False), ('internalServerException', False), ('validationException', True)])
@@ -186,7 +202,8 @@ def test_exception_in_stream(br, cached, exc, kept):
         s.close()
         assert e.value.response['Error']['Code'] == exc
     assert seen == ['messageStart', 'contentBlockDelta']*2
-    assert br.total == (1 if kept else 2) and len(recs(cached)) == (1 if kept else 0)
+    assert br.total == (1 if kept else 2)
+    assert len(recs(cached)) == (1 if kept else 0)
 
 def test_exception_in_invoke_stream_not_recorded(br, cached):
     "The same in `invoke_model_with_response_stream`'s events"
@@ -194,7 +211,8 @@ def test_exception_in_invoke_stream_not_recorded(br, cached):
     for _ in range(2):
         with pytest.raises(EventStreamError, match='throttlingException'):
             chunks(c.invoke_model_with_response_stream(modelId='exc-throttlingException', body=b'{"messages": []}'))
-    assert br.total == 2 and recs(cached) == []
+    assert br.total == 2
+    assert recs(cached) == []
 
 def test_abandoned_stream_recorded_when_closed(br, cached):
     "A stream closed after its first event is read to its end and recorded whole; the next call replays all of it"
@@ -202,13 +220,17 @@ def test_abandoned_stream_recorded_when_closed(br, cached):
     s = c.converse_stream(modelId='m', messages=[{'role': 'user', 'content': [{'text': 'a long story '*20}]}])['stream']
     first = next(iter(s))
     s.close()
-    assert len(recs(cached)) == 1 and base64.b64decode(recs(cached)[0]['response']) == br.sent[0]
+    assert len(recs(cached)) == 1
+    assert base64.b64decode(recs(cached)[0]['response']) == br.sent[0]
     hit = list(c.converse_stream(modelId='m', messages=[{'role': 'user', 'content': [{'text': 'a long story '*20}]}])['stream'])
-    assert br.total == 1 and hit[0] == first and len(hit) == len(_frames(br.sent[0])) > 60
+    assert br.total == 1
+    assert hit[0] == first
+    assert len(hit) == len(_frames(br.sent[0])) > 60
     r = c.invoke_model_with_response_stream(modelId='a', body=b'{"messages": []}')
     next(iter(r['body']))
     r['body'].close()
-    assert len(chunks(c.invoke_model_with_response_stream(modelId='a', body=b'{"messages": []}'))) == len(_frames(br.sent[1])) and br.total == 2
+    assert len(chunks(c.invoke_model_with_response_stream(modelId='a', body=b'{"messages": []}'))) == len(_frames(br.sent[1]))
+    assert br.total == 2
 
 def test_other_hosts_pass(br, on, cfile):
     "botocore sends every AWS service's requests: those to hosts not in `doms` go out live, unrecorded"
@@ -216,4 +238,6 @@ def test_other_hosts_pass(br, on, cfile):
     before = cachy_stats()
     c = client(br)
     for _ in range(2): c.converse(modelId='m', messages=msgs)
-    assert br.total == 2 and not cfile.exists() and stats_since(before)['pass'] == 2
+    assert br.total == 2
+    assert not cfile.exists()
+    assert stats_since(before)['pass'] == 2

@@ -1,13 +1,12 @@
 "The `cachy` console script, run as users run it: the installed command in a subprocess"
-import json,os,subprocess,sys
+import json,os,sys
 import httpx,pytest
-from cachy.core import enable_cachy,disable_cachy,doms
+from cachy.core import enable_cachy,disable_cachy
 from cachy.explain import sketch
 from cachy.store import Store
+from helpers import ours,cachy
 from server import _message_events
-from envs import script
 
-CACHY = script('cachy')
 SUBS = 'stats','ls','show','compact','prune','check'
 CALLS = dict(mini=('POST', '/v1/chat/completions', dict(model='gpt-4o-mini', messages=[])),
              big=('POST', '/v1/chat/completions', dict(model='gpt-4o', messages=[dict(role='user', content='hi')])),
@@ -16,7 +15,7 @@ CALLS = dict(mini=('POST', '/v1/chat/completions', dict(model='gpt-4o-mini', mes
 
 def _record(d, url, mode='record'):
     "Make the `CALLS` and a stream through cachy into `d/cachy.jsonl`; returns their keys by name"
-    enable_cachy(cache_dir=d, doms=doms+('127.0.0.1',), mode=mode)
+    enable_cachy(cache_dir=d, doms=ours, mode=mode)
     try:
         with httpx.Client(base_url=url) as c:
             for m,p,j in CALLS.values(): c.request(m, p, json=j)
@@ -35,16 +34,12 @@ def rec(tmp_path, srv):
     yield d, keys
     disable_cachy()
 
-def cachy(*args, cwd=None, env=None):
-    "Run the installed `cachy` console script, with `env` added to the environment"
-    assert CACHY, "the `cachy` console script is not installed: pip install -e ."
-    e = {k:v for k,v in os.environ.items() if k not in ('CACHY_MODE','CACHY_USED')} | (env or {})
-    return subprocess.run([CACHY, *map(str, args)], capture_output=True, text=True, cwd=cwd, env=e, timeout=60)
-
 def _one_line_error(r, code, text):
     assert r.returncode == code, (r.returncode, r.stdout, r.stderr)
     assert r.stdout == ''
-    assert len(r.stderr.splitlines()) == 1 and text in r.stderr and 'Traceback' not in r.stderr, r.stderr
+    assert len(r.stderr.splitlines()) == 1, r.stderr
+    assert text in r.stderr, r.stderr
+    assert 'Traceback' not in r.stderr, r.stderr
 
 def _args(sub, d, tmp):
     "Arguments for subcommand `sub` on folder `d`; `prune` runs a command that would leave `tmp/ran`"
@@ -53,13 +48,17 @@ def _args(sub, d, tmp):
 
 def test_help():
     r = cachy('--help')
-    assert r.returncode == 0 and all(s in r.stdout for s in SUBS)
+    assert r.returncode == 0, r.stderr
+    assert all(s in r.stdout for s in SUBS)
     for s in SUBS:
         r = cachy(s, '--help')
-        assert r.returncode == 0 and '--cache-dir DIR' in r.stdout and r.stdout.startswith(f'usage: cachy {s} '), r.stdout
+        assert r.returncode == 0, r.stdout
+        assert '--cache-dir DIR' in r.stdout, r.stdout
+        assert r.stdout.startswith(f'usage: cachy {s} '), r.stdout
     assert '-- CMD [ARGS ...]' in cachy('prune', '--help').stdout
     r = cachy()
-    assert r.returncode == 2 and 'usage: cachy' in r.stderr
+    assert r.returncode == 2, r.stderr
+    assert 'usage: cachy' in r.stderr
 
 def test_missing_file(tmp_path):
     for s in SUBS: _one_line_error(cachy(*_args(s, tmp_path, tmp_path)), 2, f"cachy: no cache file {tmp_path/'cachy.jsonl'}")
@@ -94,7 +93,8 @@ def test_ls(rec, srv):
     d,keys = rec
     with open(d/'cachy.jsonl', 'a') as f: f.write(json.dumps(dict(key='0'*16, response='{}', headers={}, status_code=200, binary=False))+'\n')
     r = cachy('ls', '--cache-dir', d)
-    assert r.returncode == 0 and r.stderr == ''
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == ''
     ls = r.stdout.splitlines()
     assert [l.split()[:2] for l in ls] == [[keys['mini'],'200'], [keys['big'],'200'], [keys['img'],'200'], [keys['nope'],'404'], [keys['sse'],'200'], ['0'*16,'200']]
     assert ls[0].endswith(f'  gpt-4o-mini  -     POST {srv.url}/v1/chat/completions')
@@ -108,13 +108,15 @@ def test_ls(rec, srv):
 def test_stats(rec, srv):
     d,keys = rec
     r = cachy('stats', '--cache-dir', d, '-n', 2)
-    assert r.returncode == 0 and r.stderr == ''
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == ''
     out = r.stdout
     rs = [json.loads(l) for l in open(d/'cachy.jsonl')]
     tokens = sum(r['usage']['input']+r['usage']['output'] for r in rs if 'usage' in r)
     assert tokens and all(type(r['took']) is float for r in rs)
     head = f"{d/'cachy.jsonl'}: 5 entries, {(d/'cachy.jsonl').stat().st_size:,} bytes; to record again: "
-    assert out.startswith(head) and out.split('\n')[0].split(', ')[-2] == f'{tokens:,} tokens', out
+    assert out.startswith(head), out
+    assert out.split('\n')[0].split(', ')[-2] == f'{tokens:,} tokens', out
     hosts,rest = out.split('by host:\n')[1].split('by model:\n')
     models,largest = rest.split('largest:\n')
     host = srv.url.split('//')[1]
@@ -127,8 +129,10 @@ def test_stats(rec, srv):
 def test_show(rec):
     d,keys = rec
     r = cachy('show', keys['big'], '--cache-dir', d)
-    assert r.returncode == 0 and r.stderr == ''
-    assert json.loads(r.stdout)['model'] == 'gpt-4o' and r.stdout.startswith('{\n  "id": "chatcmpl-2",\n')
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == ''
+    assert json.loads(r.stdout)['model'] == 'gpt-4o'
+    assert r.stdout.startswith('{\n  "id": "chatcmpl-2",\n')
     r = cachy('show', keys['sse'], '--cache-dir', d)
     evs = [e.removeprefix('event: ').replace('\ndata: ', ': ').strip() for e in _message_events(5, 'claude-test', 'reply 5: hi')]
     assert evs[0].startswith('message_start: {"type": "message_start", "message": {"id": "msg_5"') and evs[-1] == 'message_stop: {"type": "message_stop"}'
@@ -155,7 +159,9 @@ def test_plurals(rec, srv, tmp_path):
     d,keys = rec
     child = _script(tmp_path/'one.py', d, srv.url, [CALLS['mini']])
     r = cachy('prune', '--cache-dir', d, '--', sys.executable, child)
-    assert r.returncode == 0 and r.stdout.startswith('cachy prune: removed 4 entries (') and r.stdout.endswith(f"; 1 entry left in {d/'cachy.jsonl'}\n"), r.stdout
+    assert r.returncode == 0, r.stdout
+    assert r.stdout.startswith('cachy prune: removed 4 entries ('), r.stdout
+    assert r.stdout.endswith(f"; 1 entry left in {d/'cachy.jsonl'}\n"), r.stdout
     assert cachy('stats', '--cache-dir', d).stdout.startswith(f"{d/'cachy.jsonl'}: 1 entry, ")
 
 def test_check(rec):
@@ -173,7 +179,7 @@ def test_check(rec):
     p.write_bytes(good + b'{"key": "2", "response": "Authorization: Bearer abcdef0123456789xyz"}\n'
                   b'{"key": "3", "response": "AIza' + b'x'*35 + b' sk-ant-api03-' + b'y'*30 + b'"}\n')
     r = cachy('check', '--cache-dir', d)
-    assert r.returncode == 1
+    assert r.returncode == 1, r.stderr
     assert [l.split(': ', 1)[1] for l in r.stdout.splitlines()[:-1]] == [
         'looks like a bearer token: Bearer abcde…', 'looks like a Google API key: AIzaxxxxxxxx…', 'looks like an Anthropic key: sk-ant-api03…']
     assert [l.split(':')[1] for l in r.stdout.splitlines()[:-1]] == ['6', '7', '7']
@@ -185,7 +191,9 @@ def test_check_credential_in_url(rec):
     old = dict(key='2'*16, response='{}', headers={}, status_code=200, binary=False, method='GET', url='https://api.x.ai/v1/models?api_key=xai-SECRET-1&alt=json')
     with open(p, 'a') as f: f.write(json.dumps(old)+'\n')
     r = cachy('check', '--cache-dir', d)
-    assert r.returncode == 1 and r.stdout.splitlines()[0] == f'{p}:6: the URL carries a credential: api_key' and 'SECRET' not in r.stdout
+    assert r.returncode == 1, r.stderr
+    assert r.stdout.splitlines()[0] == f'{p}:6: the URL carries a credential: api_key'
+    assert 'SECRET' not in r.stdout
 
 def test_compact(rec, srv):
     d,keys = rec
@@ -193,9 +201,11 @@ def test_compact(rec, srv):
     _record(d, srv.url, mode='refresh')
     assert len(p.read_bytes().splitlines()) == 10
     r = cachy('check', '--cache-dir', d)
-    assert r.returncode == 1 and r.stdout.count('with another answer; line') == 5
+    assert r.returncode == 1, r.stderr
+    assert r.stdout.count('with another answer; line') == 5
     r = cachy('compact', '--cache-dir', d)
-    assert r.returncode == 0 and r.stderr == ''
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == ''
     assert r.stdout.startswith(f'cachy compact: removed 5 of 10 lines; {p} now holds 5 entries in ')
     lines = p.read_bytes().splitlines()
     assert lines == sorted(lines) and [json.loads(l)['key'] for l in lines] == sorted(keys.values())
@@ -207,8 +217,9 @@ def test_compact(rec, srv):
 def _script(path, d, url, calls, child=None):
     "A Python script at `path` making `calls` through cachy, then running script `child`"
     path.write_text(f'''import subprocess,sys,httpx
-from cachy.core import enable_cachy,doms
-enable_cachy(cache_dir={str(d)!r}, doms=doms+('127.0.0.1',))
+from cachy.core import enable_cachy
+from helpers import ours
+enable_cachy(cache_dir={str(d)!r}, doms=ours)
 with httpx.Client(base_url={url!r}) as c:
     for m,p,j in {calls!r}: c.request(m, p, json=j).raise_for_status()
 if {str(child)!r} != 'None': sys.exit(subprocess.run([sys.executable, {str(child)!r}]).returncode)
@@ -226,21 +237,25 @@ def test_prune(rec, srv, tmp_path):
     assert r.returncode == 0, r.stderr
     assert [q['path'] for q in srv.reqs[n:]] == ['/v1/chat/completions'], 'only the new call goes to the server'
     s = Store(p)
-    assert len(s) == 3 and {keys['mini'], keys['img']} < set(s.recs)
+    assert len(s) == 3
+    assert {keys['mini'], keys['img']} < set(s.recs)
     assert s.get((set(s.recs) - {keys['mini'], keys['img']}).pop())['url'].endswith('/v1/chat/completions')
-    assert r.stdout.startswith('cachy prune: removed 3 entries (') and r.stdout.endswith(f'3 entries left in {p}\n')
+    assert r.stdout.startswith('cachy prune: removed 3 entries (')
+    assert r.stdout.endswith(f'3 entries left in {p}\n')
 
 def test_prune_failing_command(rec, srv, tmp_path):
     d,keys = rec
     p = d/'cachy.jsonl'
     before = p.read_bytes()
     r = cachy('prune', '--cache-dir', d, '--', sys.executable, '-c', 'import sys; sys.exit(3)')
-    assert r.returncode == 3 and 'exited with 3; nothing removed' in r.stderr
+    assert r.returncode == 3, r.stderr
+    assert 'exited with 3; nothing removed' in r.stderr
     assert p.read_bytes() == before
     script = _script(tmp_path/'s.py', d, srv.url, [CALLS['mini']])
     with open(script, 'a') as f: f.write('sys.exit(5)\n')
     r = cachy('prune', '--cache-dir', d, '--', sys.executable, script)
-    assert r.returncode == 5 and p.read_bytes() == before
+    assert r.returncode == 5, r.stderr
+    assert p.read_bytes() == before
 
 def test_prune_refuses_when_nothing_was_used(rec):
     d,keys = rec
@@ -253,9 +268,11 @@ def test_prune_usage(rec, tmp_path):
     before = (d/'cachy.jsonl').read_bytes()
     for a in ([], ['--'], [sys.executable, '-c', 'pass']):
         r = cachy('prune', '--cache-dir', d, *a)
-        assert r.returncode == 2 and r.stderr.startswith('usage: cachy prune [-h] [--cache-dir DIR] -- CMD [ARGS ...]'), r.stderr
+        assert r.returncode == 2, r.stderr
+        assert r.stderr.startswith('usage: cachy prune [-h] [--cache-dir DIR] -- CMD [ARGS ...]'), r.stderr
     r = cachy('ls', '--cache-dir', d, '--', 'x')
-    assert r.returncode == 2 and 'unrecognized arguments: -- x' in r.stderr
+    assert r.returncode == 2, r.stderr
+    assert 'unrecognized arguments: -- x' in r.stderr
     _one_line_error(cachy('prune', '--cache-dir', d, '--', 'no-such-command-for-cachy'), 127, 'cannot run no-such-command-for-cachy')
     assert (d/'cachy.jsonl').read_bytes() == before
 
@@ -345,17 +362,20 @@ def test_ls_model_and_prompt(costly):
 def test_cache_dir_before_or_after(costly, sub):
     "`--cache-dir DIR` goes before the subcommand or after it, and `.` is the working folder"
     after = cachy(sub, '--cache-dir', costly)
-    assert after.returncode == 0 and after.stdout
+    assert after.returncode == 0, after.stderr
+    assert after.stdout
     assert cachy('--cache-dir', costly, sub).stdout == after.stdout
     assert cachy(f'--cache-dir={costly}', sub).stdout == after.stdout
     assert cachy('--cache-dir', costly/'nbs', sub, '--cache-dir', costly).stdout == after.stdout, 'the one after the subcommand wins'
     here = cachy('--cache-dir', '.', sub, cwd=costly)
-    assert here.returncode == 0 and here.stdout == after.stdout.replace(f"{costly}/", '')
+    assert here.returncode == 0, here.stderr
+    assert here.stdout == after.stdout.replace(f"{costly}/", '')
 
 def test_cache_dir_before_prune(rec, tmp_path):
     d,keys = rec
     r = cachy('--cache-dir', d, 'prune', '--', sys.executable, '-c', 'pass')
-    assert r.returncode == 1 and 'used none of the 5 entries' in r.stderr
+    assert r.returncode == 1, r.stderr
+    assert 'used none of the 5 entries' in r.stderr
 
 def test_show_stream_keeps_line_separators(tmp_path):
     "A stream is split into events at blank lines and into lines at `\\n` or `\\r\\n` only: a U+2028 inside data stays"
@@ -363,4 +383,5 @@ def test_show_stream_keeps_line_separators(tmp_path):
     rec = dict(key='d'*20, response=txt, headers={'content-type': 'text/event-stream'}, status_code=200, binary=False)
     (tmp_path/'cachy.jsonl').write_text(json.dumps(rec)+'\n')
     r = cachy('show', 'd'*20, '--cache-dir', tmp_path)
-    assert r.returncode == 0 and r.stdout == 'delta: {"text": "a\u2028b"}\n[DONE]\n', repr(r.stdout)
+    assert r.returncode == 0, repr(r.stdout)
+    assert r.stdout == 'delta: {"text": "a\u2028b"}\n[DONE]\n', repr(r.stdout)

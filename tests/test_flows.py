@@ -2,15 +2,12 @@
 dummy credentials, the hosts never cached, what replay lets through, the sealed offline mode, the miss message on a
 pycachy file, and pycachy's helpers. Provider hosts are reached over plain HTTP through the loopback test server acting
 as an HTTP proxy (`pycachy_calls.via`), so the URLs are the providers' own and nothing leaves 127.0.0.1."""
-import json,os,shutil,subprocess,sys
-from pathlib import Path
+import json,os,shutil
 import httpx,pytest
 import pycachy_calls
 from cachy import enable_cachy,disable_cachy,cachy_stats,doms,no_cachy,ReplayMiss
+from helpers import here,ours,py
 from server import recs,stats_since
-
-here = Path(__file__).resolve().parent
-msgs = lambda text: [{'role': 'user', 'content': text}]
 
 @pytest.fixture
 def proxy(srv, monkeypatch):
@@ -27,11 +24,6 @@ def aws(monkeypatch, tmp_path):
     monkeypatch.setenv('AWS_CONFIG_FILE', str(tmp_path/'no-aws-config'))
     monkeypatch.setenv('AWS_SHARED_CREDENTIALS_FILE', str(tmp_path/'no-aws-credentials'))
 
-def py(code, *args, env=None):
-    "Run `code` in a fresh Python with tests/ on the path and the proxy set as in this test: the completed process"
-    e = {k:v for k,v in os.environ.items() if not k.startswith('CACHY_')} | {'PYTHONPATH': str(here)} | (env or {})
-    return subprocess.run([sys.executable, '-c', code, *map(str, args)], capture_output=True, text=True, timeout=120, env=e)
-
 # 3. The providers most teams use are cached by default, and replay in CI with dummy credentials
 
 _azure = '''
@@ -42,6 +34,7 @@ c = openai.AzureOpenAI(azure_endpoint='http://my-res.openai.azure.com', api_key=
 print(c.chat.completions.create(model='my-deployment', messages=[{'role': 'user', 'content': 'hi azure'}]).choices[0].message.content)
 '''
 
+@pytest.mark.slow
 def test_azure_openai_default_doms(proxy, tmp_path):
     "Azure OpenAI is cached with the default doms; a dummy api-key replays it; the api-key header is never stored"
     a = py(_azure, tmp_path, 'record')
@@ -66,6 +59,7 @@ c = genai.Client(vertexai=True, project='my-project', location='us-central1', cr
 print(c.models.generate_content(model='gemini-x', contents='hi vertex').text)
 '''
 
+@pytest.mark.slow
 def test_vertex_default_doms(proxy, tmp_path):
     "Vertex AI is cached with the default doms; a static dummy token needs no refresh, so the replay needs no Google account"
     a = py(_vertex, tmp_path, 'record')
@@ -131,7 +125,8 @@ def test_replay_names_what_passed(proxy, tmp_path, capsys):
     st = cachy_stats()
     assert st['passed']['api.github.com'] - s0['passed'].get('api.github.com', 0) == 2
     assert proxy.total == 2
-    assert capsys.readouterr().out.splitlines() == ['cachy PASS - GET http://api.github.com/repos/x (not in doms)']*2
+    assert capsys.readouterr().out.splitlines() == [f"cachy ON replay: {tmp_path/'cachy.jsonl'}, a new file, made on the first recording",
+                                                    *['cachy PASS - GET http://api.github.com/repos/x (not in doms)']*2]
     assert '2 passed through live: api.github.com' in repr(stats_like(st, s0))
 
 def stats_like(st, s0):
@@ -143,7 +138,7 @@ def stats_like(st, s0):
 
 def test_offline(proxy, srv, tmp_path, oai):
     "A recorded call is answered; an unrecorded one, a host not in doms, and no_cachy() raise ReplayMiss naming the host; loopback passes"
-    enable_cachy(cache_dir=tmp_path, doms=doms+('127.0.0.1',))
+    enable_cachy(cache_dir=tmp_path, doms=ours)
     with httpx.Client() as c: first = c.post('http://api.openai.com/v1/embeddings', json={'input': 'x'}).json()
     enable_cachy(cache_dir=tmp_path, offline=True)
     n = srv.total

@@ -17,7 +17,8 @@ def test_hit_sync(mod, srv, on, cfile):
         r1 = c.post(srv.url+'/echo', json={'q': 'hi'})
         r2 = c.post(srv.url+'/echo', json={'q': 'hi'})
     assert srv.total == 1
-    assert r1.json() == r2.json() and r1.json()['n'] == 1
+    assert r1.json() == r2.json()
+    assert r1.json()['n'] == 1
     assert r2.status_code == 200 and r2.headers['content-type'] == 'application/json'
     assert isinstance(r2, mod.Response) and r2.request.url == r1.request.url
     assert len(recs(cfile)) == 1
@@ -29,7 +30,8 @@ def test_hit_async(mod, srv, on):
         async with mod.AsyncClient() as c:
             return [(await c.post(srv.url+'/echo', json={'q': 'hi'})).json() for _ in range(3)]
     rs = asyncio.run(go())
-    assert srv.total == 1 and rs[0] == rs[1] == rs[2]
+    assert srv.total == 1
+    assert rs[0] == rs[1] == rs[2]
 
 @mods
 def test_stream_sync(mod, srv, on, cfile):
@@ -52,7 +54,8 @@ def test_stream_async(mod, srv, on):
             async with c.stream('POST', srv.url+'/v1/chat/completions', json=chat('hi', stream=True)) as r:
                 return [b async for b in r.aiter_bytes()]
     b1,b2 = b''.join(asyncio.run(get())),b''.join(asyncio.run(get()))
-    assert srv.total == 1 and b1 == b2
+    assert srv.total == 1
+    assert b1 == b2
     evs = [json.loads(l[6:]) for l in b1.decode().splitlines() if l.startswith('data: {')]
     assert ''.join(e['choices'][0]['delta'].get('content') or '' for e in evs) == 'reply 1: hi'
 
@@ -75,15 +78,18 @@ def test_partial_stream_drained(mod, srv, on, cfile):
     with mod.Client() as c:
         with c.stream('GET', srv.url+'/sse?k=50') as r: first = next(r.iter_lines())
         with c.stream('GET', srv.url+'/sse?k=50') as r: lines = list(r.iter_lines())
-    assert srv.total == 1 and len(recs(cfile)) == 1
+    assert srv.total == 1
+    assert len(recs(cfile)) == 1
     assert recs(cfile)[0]['response'].count('data: ') == 50
-    assert lines[0] == first and [l for l in lines if l][-1] == 'data: {"n": 1, "i": 49}'
+    assert lines[0] == first
+    assert [l for l in lines if l][-1] == 'data: {"n": 1, "i": 49}'
     async def apart():
         async with mod.AsyncClient() as c:
             async with c.stream('GET', srv.url+'/sse?k=20') as r:
                 async for l in r.aiter_lines(): return l
     asyncio.run(apart())
-    assert srv.total == 2 and recs(cfile)[1]['response'].count('data: ') == 20
+    assert srv.total == 2
+    assert recs(cfile)[1]['response'].count('data: ') == 20
 
 # Hosts
 
@@ -99,7 +105,8 @@ def test_doms_given_loosely(given, srv, tmp_path, cfile):
     fill = lambda g: g.format(url=srv.url)
     enable_cachy(cache_dir=tmp_path, doms=fill(given) if isinstance(given, str) else tuple(map(fill, given)))
     with httpx.Client() as c: assert c.get(srv.url+'/echo').json() == c.get(srv.url+'/echo').json()
-    assert srv.total == 1 and len(recs(cfile)) == 1
+    assert srv.total == 1
+    assert len(recs(cfile)) == 1
 
 @pytest.mark.parametrize('bad', ['api.x.ai:port', 'https://', '', 'not a host', None])
 def test_doms_error(bad, srv, tmp_path, cfile):
@@ -115,9 +122,11 @@ def test_other_host_passes(mod, srv, tmp_path, cfile):
     enable_cachy(cache_dir=tmp_path)
     s0 = cachy_stats()
     with mod.Client() as c: ns = [c.get(srv.url+'/echo').json()['n'] for _ in range(3)]
-    assert ns == [1, 2, 3] and srv.total == 3
+    assert ns == [1, 2, 3]
+    assert srv.total == 3
     assert not cfile.exists()
-    assert delta(s0)['pass'] == 3 and delta(s0)['hit'] == delta(s0)['miss'] == 0
+    assert delta(s0)['pass'] == 3
+    assert delta(s0)['hit'] == delta(s0)['miss'] == 0
 
 @mods
 def test_domain_elsewhere_in_url(mod, srv, tmp_path, cfile):
@@ -127,7 +136,8 @@ def test_domain_elsewhere_in_url(mod, srv, tmp_path, cfile):
             f'http://api.openai.com@127.0.0.1:{srv.port}/echo']
     with mod.Client() as c:
         for u in urls*2: c.get(u)
-    assert srv.total == 6 and not cfile.exists()
+    assert srv.total == 6
+    assert not cfile.exists()
 
 @mods
 def test_subdomains(mod, srv, tmp_path, cfile):
@@ -165,11 +175,14 @@ def test_get_post_differ(mod, srv, on, cfile):
     on()
     with mod.Client() as c:
         g,p = c.get(srv.url+'/echo'),c.post(srv.url+'/echo')
-        assert srv.total == 2 and g.json()['method'] == 'GET' and p.json()['method'] == 'POST'
+        assert srv.total == 2
+        assert g.json()['method'] == 'GET'
+        assert p.json()['method'] == 'POST'
         assert c.get(srv.url+'/echo').json() == g.json() and c.post(srv.url+'/echo').json() == p.json()
     assert srv.total == 2
     rs = recs(cfile)
-    assert len({r['key'] for r in rs}) == 2 and {r['method'] for r in rs} == {'GET', 'POST'}
+    assert len({r['key'] for r in rs}) == 2
+    assert {r['method'] for r in rs} == {'GET', 'POST'}
 
 @mods
 def test_key_param(mod, srv, on, cfile):
@@ -178,7 +191,8 @@ def test_key_param(mod, srv, on, cfile):
     with mod.Client() as c:
         r1 = c.get(srv.url+'/echo', params={'alt': 'sse', 'key': 'AIzaSECRET-one'})
         r2 = c.get(srv.url+'/echo', params={'key': 'AIzaSECRET-two', 'alt': 'sse'})
-        assert srv.total == 1 and r1.json() == r2.json()
+        assert srv.total == 1
+        assert r1.json() == r2.json()
         c.get(srv.url+'/echo', params={'alt': 'json', 'key': 'AIzaSECRET-one'})
         assert srv.total == 2
     txt = cfile.read_text()
@@ -193,7 +207,8 @@ def test_json_order(mod, srv, on):
     with mod.Client() as c:
         r1 = c.post(srv.url+'/echo', content=b'{"a": 1, "b": {"x": [1, 2], "y": "\xc3\xa9"}}', headers=hs)
         r2 = c.post(srv.url+'/echo', content='{"b":{"y":"\\u00e9","x":[1,2]},"a":1}'.encode(), headers=hs)
-        assert srv.total == 1 and r1.json() == r2.json()
+        assert srv.total == 1
+        assert r1.json() == r2.json()
         c.post(srv.url+'/echo', content=b'{"a": 1, "b": {"x": [2, 1], "y": "e"}}', headers=hs)
         assert srv.total == 2
 
@@ -204,7 +219,8 @@ def test_multipart(mod, srv, on):
     with mod.Client() as c:
         r1 = c.post(srv.url+'/echo', files={'file': ('a.wav', b'RIFF\x00\xff')}, data={'model': 'w'})
         r2 = c.post(srv.url+'/echo', files={'file': ('a.wav', b'RIFF\x00\xff')}, data={'model': 'w'})
-        assert srv.total == 1 and r1.json() == r2.json()
+        assert srv.total == 1
+        assert r1.json() == r2.json()
         with no_cachy(): c.post(srv.url+'/echo', files={'file': ('a.wav', b'RIFF\x00\xff')}, data={'model': 'w'})
         b = [re.search(r'boundary=(\S+)', r['headers']['content-type'])[1] for r in srv.reqs]
         assert b[0] != b[1]
@@ -220,7 +236,8 @@ def test_gzip_stored_decoded(mod, srv, on, cfile):
         r1 = c.get(srv.url+'/echo?z=1')
         assert srv.reqs[0]['gzipped']
         r2 = c.get(srv.url+'/echo?z=1')
-    assert srv.total == 1 and r1.json() == r2.json()
+    assert srv.total == 1
+    assert r1.json() == r2.json()
     rec = recs(cfile)[0]
     assert rec['binary'] is False and json.loads(rec['response']) == r1.json()
     assert 'content-encoding' not in rec['headers'] and 'content-encoding' not in r2.headers
@@ -254,7 +271,8 @@ def test_binary(mod, ct, srv, on, cfile):
     "Non-text bodies, and text-typed bodies that aren't UTF-8, are stored base64 and replayed byte-exact"
     on()
     with mod.Client() as c: b1,b2 = [c.get(srv.url+f'/bytes?ct={ct}').content for _ in range(2)]
-    assert srv.total == 1 and b1 == b2 == audio(1, '/bytes')
+    assert srv.total == 1
+    assert b1 == b2 == audio(1, '/bytes')
     rec = recs(cfile)[0]
     assert rec['binary'] is True and base64.b64decode(rec['response']) == b1
 
@@ -281,10 +299,14 @@ def test_enable_twice(srv, on):
     assert all(now[k] is not orig[k] for k in orig)
     s0 = cachy_stats()
     with httpx.Client() as c: c.get(srv.url+'/echo')
-    assert srv.total == 1 and delta(s0)['miss'] == 1 and delta(s0)['recorded'] == 1
+    assert srv.total == 1
+    assert delta(s0)['miss'] == 1
+    assert delta(s0)['recorded'] == 1
     on()
     with httpx.Client() as c: c.get(srv.url+'/echo')
-    assert srv.total == 1 and delta(s0)['hit'] == 1 and delta(s0)['miss'] == 1
+    assert srv.total == 1
+    assert delta(s0)['hit'] == 1
+    assert delta(s0)['miss'] == 1
     disable_cachy()
     assert all(_sends()[k] is orig[k] for k in orig)
     assert httpx.Client.send is orig[httpx.Client]
@@ -295,7 +317,8 @@ def test_disable_harmless(srv, tmp_path):
     disable_cachy(); disable_cachy()
     assert _sends() == orig
     with httpx.Client() as c: c.get(srv.url+'/echo'), c.get(srv.url+'/echo')
-    assert srv.total == 2 and not (tmp_path/'cachy.jsonl').exists()
+    assert srv.total == 2
+    assert not (tmp_path/'cachy.jsonl').exists()
 
 def test_disable_stops_caching(srv, on, cfile):
     on()
@@ -303,29 +326,32 @@ def test_disable_stops_caching(srv, on, cfile):
         c.get(srv.url+'/echo')
         disable_cachy()
         assert c.get(srv.url+'/echo').json()['n'] == 2
-    assert srv.total == 2 and len(recs(cfile)) == 1
+    assert srv.total == 2
+    assert len(recs(cfile)) == 1
 
 # Debugging
 
 def test_debug(srv, on, capsys, cfile):
-    "One line per request: HIT, MISS or PASS, the key, the method and the URL"
+    "A line naming the file, then one per request: HIT, MISS or PASS, the key, the method and the URL"
     on(debug=True)
     with httpx.Client() as c:
         c.post(srv.url+'/echo?x=1', json={'a': 1}), c.post(srv.url+'/echo?x=1', json={'a': 1})
         c.get(f'http://localhost:{srv.port}/echo')
     out = capsys.readouterr().out.splitlines()
     key = recs(cfile)[0]['key']
-    assert out[0] == f'cachy MISS {key} POST {srv.url}/echo?x=1'
-    assert re.fullmatch(rf'cachy HIT {key} POST {re.escape(srv.url)}/echo\?x=1 \(saved [\d.]+ m?s\)', out[1]), out[1]
-    assert out[2:] == [f'cachy PASS - GET http://localhost:{srv.port}/echo (not in doms)']
+    assert out[0] == f'cachy ON record: {cfile}, a new file, made on the first recording'
+    assert out[1] == f'cachy MISS {key} POST {srv.url}/echo?x=1'
+    assert re.fullmatch(rf'cachy HIT {key} POST {re.escape(srv.url)}/echo\?x=1 \(saved [\d.]+ m?s\)', out[2]), out[2]
+    assert out[3:] == [f'cachy PASS - GET http://localhost:{srv.port}/echo (not in doms)']
 
 def test_debug_miss(srv, on, capsys, cfile):
-    "`debug='miss'` prints the misses only, as in pycachy"
+    "`debug='miss'` prints the file, then the misses only, as in pycachy"
     on(debug='miss')
     with httpx.Client() as c:
         c.get(srv.url+'/echo?x=2'), c.get(srv.url+'/echo?x=2')
         c.get(f'http://localhost:{srv.port}/echo')
-    assert capsys.readouterr().out.splitlines() == [f"cachy MISS {recs(cfile)[0]['key']} GET {srv.url}/echo?x=2"]
+    assert capsys.readouterr().out.splitlines() == [f'cachy ON record: {cfile}, a new file, made on the first recording',
+                                                    f"cachy MISS {recs(cfile)[0]['key']} GET {srv.url}/echo?x=2"]
 
 def test_no_debug_output(srv, on, capsys):
     on()
@@ -352,7 +378,8 @@ def test_cachy_cm(srv, tmp_path):
         assert c.get(srv.url+'/echo?w=a').json()['n'] == 1
         c.get(srv.url+'/echo?w=b')
         assert srv.total == 4
-    assert len(recs(a/'cachy.jsonl')) == 2 and len(recs(b/'cachy.jsonl')) == 1
+    assert len(recs(a/'cachy.jsonl')) == 2
+    assert len(recs(b/'cachy.jsonl')) == 1
 
 def test_cachy_cm_restores_on_error(srv, tmp_path):
     disable_cachy()
@@ -387,7 +414,8 @@ def test_no_cachy_task(srv, on):
                 done.set()
                 return n
             return await asyncio.gather(live(), hit())
-    assert asyncio.run(go()) == [2, 1] and srv.total == 2
+    assert asyncio.run(go()) == [2, 1]
+    assert srv.total == 2
 
 def test_no_cachy_thread(srv, on):
     on()
@@ -404,7 +432,8 @@ def test_no_cachy_thread(srv, on):
     with httpx.Client() as c: res['hit'] = c.get(srv.url+'/echo').json()['n']
     done.set()
     t.join(5)
-    assert res == {'live': 2, 'hit': 1} and srv.total == 2
+    assert res == {'live': 2, 'hit': 1}
+    assert srv.total == 2
 
 # Where the file goes
 

@@ -1,16 +1,13 @@
 """Keys that change exactly when the answer can (issue 10), through the real SDKs and the loopback server: headers that
 select behaviour, credentials in the URL, fields a client invents, machine paths in tracebacks, replay misses that say
 what changed, and files recorded by the previous version of cachy."""
-import json,shutil,subprocess,sys,textwrap
-from pathlib import Path
+import json,shutil,textwrap
 import httpx,openai,anthropic,pytest
 import cachy.core
 import pycachy_calls
 from cachy import enable_cachy,disable_cachy,doms,ReplayMiss
+from helpers import here,msgs,py
 from server import recs,OKEY,AKEY
-
-here = Path(__file__).resolve().parent
-msgs = lambda text: [{'role': 'user', 'content': text}]
 
 def claude(ant, text='hi', **kw): return ant.messages.create(model='claude-x', max_tokens=20, messages=msgs(text), **kw).content[0].text
 
@@ -20,7 +17,10 @@ def test_anthropic_beta(srv, on, ant, cfile):
     a = claude(ant, extra_headers={'anthropic-beta': 'context-1m-2025-08-07'})
     b = claude(ant, extra_headers={'anthropic-beta': 'files-api-2025-04-14'})
     plain = claude(ant)
-    assert srv.total == 3 and a.endswith('[with context-1m-2025-08-07]') and b.endswith('[with files-api-2025-04-14]') and '[with' not in plain
+    assert srv.total == 3
+    assert a.endswith('[with context-1m-2025-08-07]')
+    assert b.endswith('[with files-api-2025-04-14]')
+    assert '[with' not in plain
     both = claude(ant, extra_headers={'anthropic-beta': 'context-1m-2025-08-07,files-api-2025-04-14'})
     assert srv.total == 4
     on(mode='replay')
@@ -48,7 +48,8 @@ def test_volatile_headers_share_an_entry(srv, on, cfile):
     for h in hs:
         with openai.OpenAI(api_key=OKEY, base_url=srv.url+'/v1', default_headers=h) as o:
             outs.append(o.chat.completions.create(model='gpt-x', messages=msgs('same')).choices[0].message.content)
-    assert srv.total == 1 and outs[0] == outs[1]
+    assert srv.total == 1
+    assert outs[0] == outs[1]
     assert srv.reqs[0]['headers']['x-stainless-os'] == 'Linux'
 
 @pytest.mark.parametrize('param', ['api_key', 'key', 'access_token', 'sig', 'API_KEY'])
@@ -58,7 +59,9 @@ def test_secret_param(param, srv, on, cfile):
     with httpx.Client() as c:
         a = c.get(srv.url+f'/v1/models?alt=json&{param}=SECRET-one').json()
         b = c.get(srv.url+f'/v1/models?{param}=SECRET-two&alt=json').json()
-    assert a == b and srv.total == 1 and srv.reqs[0]['query'][param] == 'SECRET-one'
+    assert a == b
+    assert srv.total == 1
+    assert srv.reqs[0]['query'][param] == 'SECRET-one'
     assert 'SECRET' not in cfile.read_text() and recs(cfile)[0]['url'] == srv.url+'/v1/models?alt=json'
 
 def test_azure_sas(srv, on, cfile):
@@ -67,7 +70,8 @@ def test_azure_sas(srv, on, cfile):
     with httpx.Client() as c:
         for st,sig in (('2026-11-27T10:00Z', 'abc'), ('2026-11-27T11:00Z', 'def')):
             c.get(srv.url+f'/openai/files?api-version=2024-10-21&sv=2022-11-02&st={st}&se=2026-11-28&sr=b&sp=r&sig={sig}')
-    assert srv.total == 1 and recs(cfile)[0]['url'] == srv.url+'/openai/files?api-version=2024-10-21'
+    assert srv.total == 1
+    assert recs(cfile)[0]['url'] == srv.url+'/openai/files?api-version=2024-10-21'
 
 def test_ignore_fields(srv, on, oai, monkeypatch):
     "Ids a client invents for tool calls, left out of the key with a `*` path, no longer make every run miss"
@@ -81,8 +85,10 @@ def test_ignore_fields(srv, on, oai, monkeypatch):
     assert srv.total == 2
     monkeypatch.setattr(cachy.core, 'ignore_fields', ['messages.*.tool_calls.*.id', 'messages.*.tool_call_id'])
     a,b = ask(3),ask(4)
-    assert srv.total == 3 and a == b
-    assert ask(1) == a and srv.total == 3
+    assert srv.total == 3
+    assert a == b
+    assert ask(1) == a
+    assert srv.total == 3
 
 _mod = '''
 def fail(x):
@@ -98,7 +104,9 @@ sys.path.insert(0, {str(root)!r})
 import helper_pkg
 try: helper_pkg.fail({{}})
 except KeyError: print(traceback.format_exc())'''
-    return subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout
+    r = py(code)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
 
 def test_traceback_from_two_machines(srv, on, oai, tmp_path):
     "The same failure in two environments (a venv under a home folder, a conda env elsewhere) is one request"
@@ -107,9 +115,11 @@ def test_traceback_from_two_machines(srv, on, oai, tmp_path):
     assert tbs[0] != tbs[1] and all('helper_pkg.py' in t and 'KeyError' in t for t in tbs)
     on()
     outs = [oai.chat.completions.create(model='gpt-x', messages=msgs(f'Why does this fail?\n{t}')).choices[0].message.content for t in tbs]
-    assert srv.total == 1 and outs[0] == outs[1]
+    assert srv.total == 1
+    assert outs[0] == outs[1]
     assert str(tmp_path/'home') in srv.reqs[0]['body'].decode().replace('\\\\', '\\')
 
+@pytest.mark.slow
 def test_miss_names_the_change(srv, on, oai, cfile):
     "One changed word among 300 recorded prompts: a short message that names the path and the closest entry"
     on()

@@ -6,7 +6,10 @@ per clone, since it holds this clone's cachy installed editable; it is reused wh
 not change. The SDK test modules run there in a subprocess."""
 import hashlib,subprocess
 from pathlib import Path
+import pytest
 from envs import cache_dir,clean_env,venv
+
+pytestmark = [pytest.mark.slow, pytest.mark.index]  # a virtual environment installed from the package index
 
 root = Path(__file__).resolve().parent.parent
 vdir = cache_dir()/f'legacy-{hashlib.sha256(str(root).encode()).hexdigest()[:12]}'

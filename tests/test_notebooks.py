@@ -1,6 +1,9 @@
 "The notebooks are the source: their tests pass under nbdev's runner, and `cachy/` is what they export"
 import filecmp,json,shutil,subprocess,sys
 from pathlib import Path
+import pytest
+
+pytestmark = pytest.mark.slow  # nbdev's commands, in subprocesses
 
 root = Path(__file__).parent.parent
 bin_ = Path(sys.executable).parent

@@ -9,12 +9,11 @@ from pathlib import Path
 import httpx,pytest
 from cachy import ReplayMiss
 from cachy.core import _seq_key
-from envs import script
 from poll_server import PollServer
+from helpers import cachy,child_env as env
 from server import OKEY,recs
 
 here = Path(__file__).resolve().parent
-CACHY = script('cachy')
 # flow: (polls to the end, requests that reach the server when it is recorded)
 flows = dict(responses=(3, 4), responses_async=(3, 4), batches=(4, 7), message_batches=(3, 5),
              gemini_batches=(3, 4), gemini_file=(3, 3), operation=(3, 3), operation_httpx2=(3, 3))
@@ -31,10 +30,6 @@ def ps(poll_server):
     "The polling server, reset"
     poll_server.reset()
     return poll_server
-
-def env(**kw):
-    "This environment for a child process: its PYTHONPATH, no cachy setting from outside"
-    return {k:v for k,v in os.environ.items() if not k.startswith('CACHY_')} | kw
 
 @pytest.fixture(scope='module')
 def starter():
@@ -65,10 +60,6 @@ def run(ps, starter, tmp_path):
         return json.loads(stdout),ps.total-n0
     return f
 
-def cachy(*args):
-    "Run the installed `cachy` command"
-    return subprocess.run([CACHY, *map(str, args)], capture_output=True, text=True, env=env(), timeout=60)
-
 # Record once, replay in a fresh process
 
 @pytest.mark.parametrize('flow', flows)
@@ -77,13 +68,16 @@ def test_loop_ends_recorded_and_replayed(flow, run, tmp_path):
     polls,live = flows[flow]
     rec,sent = run(flow, tmp_path)
     [r] = rec['runs']
-    assert r['final'][1] in ends and r['polls'] == polls, r
+    assert r['final'][1] in ends, r
+    assert r['polls'] == polls, r
     assert sent == live
     rep,sent = run(flow, tmp_path, 'replay')
-    assert rep['runs'] == rec['runs'] and sent == 0
+    assert rep['runs'] == rec['runs']
+    assert sent == 0
     assert rep['stats']['miss'] == rep['stats']['replay_failure'] == 0
     again,sent = run(flow, tmp_path)
-    assert again['runs'] == rec['runs'] and sent == 0
+    assert again['runs'] == rec['runs']
+    assert sent == 0
 
 @pytest.mark.parametrize('flow', ['responses', 'message_batches', 'operation'])
 def test_loop_run_twice_in_one_process(flow, run, tmp_path):
@@ -91,10 +85,13 @@ def test_loop_run_twice_in_one_process(flow, run, tmp_path):
     polls,live = flows[flow]
     rec,sent = run(flow, tmp_path, runs=2)
     first,second = rec['runs']
-    assert first['polls'] == polls and second['final'] == first['final'] and second['polls'] == 1
+    assert first['polls'] == polls
+    assert second['final'] == first['final']
+    assert second['polls'] == 1
     assert sent == live
     rep,sent = run(flow, tmp_path, 'replay', runs=2)
-    assert rep['runs'] == rec['runs'] and sent == 0
+    assert rep['runs'] == rec['runs']
+    assert sent == 0
 
 # One-shot calls are as they were
 
@@ -126,23 +123,28 @@ def test_partway_replay_fails(run, tmp_path):
     "A loop recorded only partway, still in progress: replay raises ReplayMiss saying the answers end unfinished"
     rec,_ = run('responses', tmp_path, cap=2)
     [r] = rec['runs']
-    assert r['polls'] == 2 and r['final'][1] == 'in_progress'
+    assert r['polls'] == 2
+    assert r['final'][1] == 'in_progress'
     rep,sent = run('responses', tmp_path, 'replay')
     [miss] = rep['runs']
     assert miss['type'] == f'{ReplayMiss.__module__}.{ReplayMiss.__qualname__}'
     assert 'polls work under way, and the 2 answers recorded for it end in one that says it is not finished' in miss['miss']
     assert 'run the polling once, to its end,' in miss['miss']
-    assert sent == 0 and rep['stats']['replay_failure'] == 1
+    assert sent == 0
+    assert rep['stats']['replay_failure'] == 1
 
 def test_partway_record_continues(run, tmp_path):
     "A loop recorded partway, run again in record mode: the recorded polls are hits, and the sequence goes on live from there"
     run('responses', tmp_path, cap=2)
     rec,sent = run('responses', tmp_path)
     [r] = rec['runs']
-    assert r['polls'] == 3 and r['final'][1] == 'completed'
-    assert sent == 1 and rec['stats']['hit'] == 3
+    assert r['polls'] == 3
+    assert r['final'][1] == 'completed'
+    assert sent == 1
+    assert rec['stats']['hit'] == 3
     rep,sent = run('responses', tmp_path, 'replay')
-    assert rep['runs'] == rec['runs'] and sent == 0
+    assert rep['runs'] == rec['runs']
+    assert sent == 0
 
 # Refresh
 
@@ -154,10 +156,13 @@ def test_refresh_records_sequence_again(steps, ps, run, tmp_path):
     ps.salt,ps.steps = ' again',steps
     ref,sent = run('operation', tmp_path, 'refresh', runs=2, name='op-refreshed')
     first,second = ref['runs']
-    assert first['polls'] == steps and first['final'][2].endswith(' again') and second['polls'] == 1
+    assert first['polls'] == steps
+    assert first['final'][2].endswith(' again')
+    assert second['polls'] == 1
     assert sent == steps+1
     rep,sent = run('operation', tmp_path, 'replay', runs=2, name='op-refreshed')
-    assert rep['runs'] == ref['runs'] and sent == 0
+    assert rep['runs'] == ref['runs']
+    assert sent == 0
 
 def test_refresh_then_replay_sdk(ps, run, tmp_path):
     "Refresh with the Anthropic SDK, whose `results()` retrieves the batch once more after the loop: replay polls as often"
@@ -165,9 +170,11 @@ def test_refresh_then_replay_sdk(ps, run, tmp_path):
     ps.salt = ' again'
     ref,sent = run('message_batches', tmp_path, 'refresh')
     [r] = ref['runs']
-    assert r['polls'] == 3 and r['final'][2][0].endswith(' again')
+    assert r['polls'] == 3
+    assert r['final'][2][0].endswith(' again')
     rep,sent = run('message_batches', tmp_path, 'replay')
-    assert rep['runs'] == ref['runs'] and sent == 0
+    assert rep['runs'] == ref['runs']
+    assert sent == 0
 
 # A first poll that failed
 
@@ -176,10 +183,13 @@ def test_retried_first_poll_starts_the_sequence(ps, run, tmp_path):
     ps.fail = 1
     rec,sent = run('responses', tmp_path)
     [r] = rec['runs']
-    assert r['final'][1] == 'completed' and r['polls'] == 2 and sent == 4
+    assert r['final'][1] == 'completed'
+    assert r['polls'] == 2
+    assert sent == 4
     assert [(r['seq'], r['polling']) for r in recs(tmp_path/'cachy.jsonl') if r['method'] == 'GET'] == [(1, True), (2, False)]
     rep,sent = run('responses', tmp_path, 'replay')
-    assert rep['runs'] == rec['runs'] and sent == 0
+    assert rep['runs'] == rec['runs']
+    assert sent == 0
 
 # The file
 
@@ -197,7 +207,8 @@ def test_each_answer_a_line(run, tmp_path):
 def test_check_reports_ok(run, tmp_path):
     run('batches', tmp_path)
     r = cachy('check', '--cache-dir', tmp_path)
-    assert r.returncode == 0 and r.stdout.strip().endswith('OK'), r.stdout+r.stderr
+    assert r.returncode == 0, r.stdout+r.stderr
+    assert r.stdout.strip().endswith('OK'), r.stdout+r.stderr
 
 def test_compact_keeps_every_answer(run, tmp_path):
     rec,_ = run('message_batches', tmp_path)
@@ -206,8 +217,10 @@ def test_compact_keeps_every_answer(run, tmp_path):
     assert r.returncode == 0, r.stderr
     assert sorted(r['key'] for r in recs(tmp_path/'cachy.jsonl')) == before
     rep,sent = run('message_batches', tmp_path, 'replay')
-    assert rep['runs'] == rec['runs'] and sent == 0
+    assert rep['runs'] == rec['runs']
+    assert sent == 0
 
+@pytest.mark.slow
 def test_prune_keeps_the_answers_a_run_used(ps, run, tmp_path):
     "prune, running the replay of one loop, keeps each of its answers and drops the other loop's"
     rec,_ = run('responses', tmp_path)
@@ -218,10 +231,13 @@ def test_prune_keeps_the_answers_a_run_used(ps, run, tmp_path):
     assert r.returncode == 0, r.stderr
     assert {r['key'] for r in recs(tmp_path/'cachy.jsonl')} == ours
     rep,sent = run('responses', tmp_path, 'replay')
-    assert rep['runs'] == rec['runs'] and sent == 0
+    assert rep['runs'] == rec['runs']
+    assert sent == 0
 
 # pycachy's format
 
+@pytest.mark.slow
+@pytest.mark.index
 def test_pycachy_reader(ps, run, tmp_path):
     """pycachy 0.0.22's own reader and writer on a file holding a sequence: looking up the key of the first answer it finds
     that answer (each later answer is a line of its own, under a key no pycachy release computes); its own key for the
@@ -231,7 +247,8 @@ def test_pycachy_reader(ps, run, tmp_path):
     rec,_ = run('operation', tmp_path, name='op-read')
     cfp = tmp_path/'cachy.jsonl'
     first,*later = recs(cfp)
-    assert first['seq'] == 1 and len(later) == 2
+    assert first['seq'] == 1
+    assert len(later) == 2
     url = f'{ps.url}/v1beta/operations/op-read'
     got = pc._cache(first['key'], cfp)
     assert got['response'] == first['response']
@@ -240,4 +257,5 @@ def test_pycachy_reader(ps, run, tmp_path):
     pc._write_cache('0123abcd', '{"pycachy": true}', cfp, {})
     assert {r['key'] for r in recs(cfp)} == {first['key'], *(r['key'] for r in later), '0123abcd'}
     rep,sent = run('operation', tmp_path, 'replay', name='op-read')
-    assert rep['runs'] == rec['runs'] and sent == 0
+    assert rep['runs'] == rec['runs']
+    assert sent == 0

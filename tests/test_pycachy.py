@@ -23,16 +23,15 @@ import json,shutil,subprocess,sys,zipfile
 import importlib.util
 from importlib.metadata import version
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 import httpx,pytest
 import pycachy_calls
-from envs import cache_dir,clean_env,lock,script,venv
+from envs import cache_dir,clean_env,lock,venv
 from cachy import enable_cachy,disable_cachy,cachy_stats
 from cachy.legacy import pycachy_keys
 from cachy.store import Store
+from helpers import here,msgs,cachy
 from server import Server,recs
 
-here = Path(__file__).resolve().parent
 work = cache_dir()/'pycachy'
 fixtures = here/'fixtures'
 releases = ['0.0.1', '0.0.2', '0.0.2.post1', '0.0.3', '0.0.4', '0.0.5', '0.0.6', '0.0.7', '0.0.8', '0.0.9', '0.0.10',
@@ -92,8 +91,8 @@ samples = dict(
     query=lambda: httpx.Request('GET', 'https://api.openai.com/v1/models?b=2&a=x y&b=3', headers={'accept': 'text/event-stream'}),
     latin1=lambda: httpx.Request('POST', C, content=b'caf\xe9 /tmp/tmpzz', headers={'content-type': 'text/plain'}))
 
-def msgs(text): return [{'role': 'user', 'content': text}]
-
+@pytest.mark.slow
+@pytest.mark.index
 @pytest.mark.parametrize('v', releases)
 def test_key_of_release(v, sources):
     "Release `v`'s own `_key` gives, for every sample request and stream keyword, the key `pycachy_keys` labels `v`"
@@ -108,6 +107,8 @@ def test_key_of_release(v, sources):
             n += 1
     assert n == 24
 
+@pytest.mark.slow
+@pytest.mark.index
 def test_public_names(sources):
     "Every public name of pycachy's newest release imports from cachy"
     import cachy
@@ -150,6 +151,8 @@ def proxied(monkeypatch):
         monkeypatch.setenv(k, '')
         monkeypatch.delenv(k)
 
+@pytest.mark.slow
+@pytest.mark.index
 @pytest.mark.parametrize('v', list(stacks))
 def test_record_with_pycachy_replay_here(v, srv, tmp_path, proxied):
     d = tmp_path/'cache'
@@ -157,7 +160,8 @@ def test_record_with_pycachy_replay_here(v, srv, tmp_path, proxied):
     want = record_with_pycachy(v, srv, d)
     assert srv.total == len(want) == 11
     keys = [r['key'] for r in recs(d/'cachy.jsonl')]
-    assert len(keys) == 11 and all(len(k) == 8 for k in keys)
+    assert len(keys) == 11
+    assert all(len(k) == 8 for k in keys)
     assert replay(srv, d) == want
 
 # The fixtures: files recorded so, committed
@@ -184,7 +188,8 @@ def test_fixture_migrates(v, srv, tmp_path, proxied):
     old = recs(d/'cachy.jsonl')
     assert replay(srv, d, mode='record') == want
     new = recs(d/'cachy.jsonl')[len(old):]
-    assert len(new) == 11 and all(len(r['key']) == 20 and set(r['headers']) <= {'content-type', 'x-amzn-errortype'} for r in new)
+    assert len(new) == 11
+    assert all(len(r['key']) == 20 and set(r['headers']) <= {'content-type', 'x-amzn-errortype'} for r in new)
     assert {r['url'].split('/')[2] for r in new} == {'api.openai.com', 'api.anthropic.com', 'generativelanguage.googleapis.com'}
     assert not any(pycachy_calls.GKEY in r['url'] for r in new)
     only_ours = tmp_path/'ours'
@@ -192,13 +197,13 @@ def test_fixture_migrates(v, srv, tmp_path, proxied):
     (only_ours/'cachy.jsonl').write_text(''.join(json.dumps(r)+'\n' for r in new))
     assert replay(srv, only_ours) == want
 
+@pytest.mark.slow
 def test_fixture_prune_drops_migrated(srv, tmp_path, proxied):
     "`cachy prune` over a run in record mode leaves only our own entries, and they replay"
     d,want = _fixture('0.0.15', tmp_path)
     code = (f'import sys; sys.path.insert(0, {str(here)!r}); import pycachy_calls as p; p.via({srv.url!r}); '
             f'from cachy import enable_cachy; enable_cachy(cache_dir={str(d)!r}); p.run()')
-    r = subprocess.run([script('cachy'), 'prune', '--cache-dir', str(d), '--', sys.executable, '-c', code],
-                       capture_output=True, text=True, timeout=120, env=clean_env(LITELLM_LOCAL_MODEL_COST_MAP='True'))
+    r = cachy('prune', '--cache-dir', d, '--', sys.executable, '-c', code, env=dict(LITELLM_LOCAL_MODEL_COST_MAP='True'), timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith('cachy prune: removed 11 entries'), r.stdout
     assert all(len(k) == 20 for k in Store(d/'cachy.jsonl').recs)

@@ -1,9 +1,9 @@
 "The real openai (3.x) and anthropic (2.x) SDKs against the loopback server, sync and async, streaming and not"
-import asyncio,base64,os,subprocess,sys,textwrap
+import asyncio,base64,textwrap
 import anthropic,openai,pytest
+from helpers import msgs,py
 from server import recs,audio,aoai,aant,OKEY,AKEY
 
-msgs = lambda text: [{'role': 'user', 'content': text}]
 C,R,M = '/v1/chat/completions','/v1/responses','/v1/messages'
 
 def no_secrets(cfile):
@@ -19,7 +19,8 @@ def test_openai_chat(srv, on, oai, cfile):
     on()
     r1 = oai.chat.completions.create(model='gpt-x', messages=msgs('hi'))
     r2 = oai.chat.completions.create(model='gpt-x', messages=msgs('hi'))
-    assert srv.count(C) == 1 and r1.choices[0].message.content == 'reply 1: hi'
+    assert srv.count(C) == 1
+    assert r1.choices[0].message.content == 'reply 1: hi'
     assert r2.model_dump() == r1.model_dump()
     assert srv.reqs[0]['headers']['authorization'] == f'Bearer {OKEY}'
     oai.chat.completions.create(model='gpt-x', messages=msgs('other'))
@@ -33,7 +34,9 @@ def test_openai_chat_stream(srv, on, oai, cfile):
         chunks = list(oai.chat.completions.create(model='gpt-x', messages=msgs('hi there'), stream=True))
         return [c.choices[0].delta.content for c in chunks if c.choices]
     d1,d2 = run(),run()
-    assert srv.count(C) == 1 and d1 == d2 and len(d1) >= 4
+    assert srv.count(C) == 1
+    assert d1 == d2
+    assert len(d1) >= 4
     assert ''.join(d or '' for d in d1) == 'reply 1: hi there'
     assert recs(cfile)[0]['headers']['content-type'].startswith('text/event-stream')
     no_secrets(cfile)
@@ -42,10 +45,13 @@ def test_openai_chat_stream(srv, on, oai, cfile):
 def test_openai_responses(srv, on, oai, cfile):
     on()
     r1,r2 = [oai.responses.create(model='gpt-x', input='hello') for _ in range(2)]
-    assert srv.count(R) == 1 and r1.output_text == r2.output_text == 'reply 1: hello'
+    assert srv.count(R) == 1
+    assert r1.output_text == r2.output_text == 'reply 1: hello'
     evs = [[(e.type, getattr(e, 'delta', None)) for e in oai.responses.create(model='gpt-x', input='hello', stream=True)]
            for _ in range(2)]
-    assert srv.count(R) == 2 and evs[0] == evs[1] and evs[0][0][0] == 'response.created'
+    assert srv.count(R) == 2
+    assert evs[0] == evs[1]
+    assert evs[0][0][0] == 'response.created'
     assert ''.join(d for t,d in evs[0] if t == 'response.output_text.delta') == 'reply 2: hello'
     def helper():
         with oai.responses.stream(model='gpt-x', input='hey') as s:
@@ -70,7 +76,8 @@ def test_openai_async(srv, on, cfile):
     r1 = asyncio.run(run())
     assert srv.total == 4
     r2 = asyncio.run(run())
-    assert srv.total == 4 and r1 == r2
+    assert srv.total == 4
+    assert r1 == r2
     assert r1[0] == 'reply 1: hi' and ''.join(x or '' for x in r1[1]) == 'reply 2: hi'
     assert r1[2][-1] == 'response.completed' and r1[3] == r1[4] == 'reply 4: yo2'
     no_secrets(cfile)
@@ -82,12 +89,15 @@ def test_openai_transcription(srv, on, oai, tmp_path):
     wav.write_bytes(b'RIFF\x00\x01\xff\xfe' * 100)
     t1 = oai.audio.transcriptions.create(model='whisper-1', file=wav).text
     t2 = oai.audio.transcriptions.create(model='whisper-1', file=wav).text
-    assert srv.total == 1 and t1 == t2 == 'transcript 1: 800 bytes sha ' + t1.split()[-1]
+    assert srv.total == 1
+    assert t1 == t2 == 'transcript 1: 800 bytes sha ' + t1.split()[-1]
     with open(wav, 'rb') as f: t3 = oai.audio.transcriptions.create(model='whisper-1', file=f).text
-    assert srv.total == 1 and t3 == t1
+    assert srv.total == 1
+    assert t3 == t1
     async def arun():
         async with aoai(srv) as c: return (await c.audio.transcriptions.create(model='whisper-1', file=wav)).text
-    assert asyncio.run(arun()) == t1 and srv.total == 1
+    assert asyncio.run(arun()) == t1
+    assert srv.total == 1
     oai.audio.transcriptions.create(model='whisper-1', file=('b.wav', b'other'))
     assert srv.total == 2
 
@@ -96,7 +106,8 @@ def test_openai_speech(srv, on, oai, cfile):
     on()
     b1 = oai.audio.speech.create(model='tts-1', voice='alloy', input='hello').content
     b2 = oai.audio.speech.create(model='tts-1', voice='alloy', input='hello').content
-    assert srv.total == 1 and b1 == b2 == audio(1, 'hello')
+    assert srv.total == 1
+    assert b1 == b2 == audio(1, 'hello')
     rec = recs(cfile)[0]
     assert rec['binary'] is True and rec['headers'] == {'content-type': 'audio/mpeg'}
     assert base64.b64decode(rec['response']) == b1
@@ -107,10 +118,15 @@ def test_openai_speech(srv, on, oai, cfile):
 def test_anthropic_messages(srv, on, ant, cfile):
     on()
     m1,m2 = [ant.messages.create(model='claude-x', max_tokens=50, messages=msgs('hi')) for _ in range(2)]
-    assert srv.count(M) == 1 and m1.content[0].text == 'reply 1: hi' and m1.model_dump() == m2.model_dump()
+    assert srv.count(M) == 1
+    assert m1.content[0].text == 'reply 1: hi'
+    assert m1.model_dump() == m2.model_dump()
     assert AKEY in str(srv.reqs[0]['headers'])
     ev = [[e.type for e in ant.messages.create(model='claude-x', max_tokens=50, messages=msgs('hi'), stream=True)] for _ in range(2)]
-    assert srv.count(M) == 2 and ev[0] == ev[1] and ev[0][0] == 'message_start' and ev[0][-1] == 'message_stop'
+    assert srv.count(M) == 2
+    assert ev[0] == ev[1]
+    assert ev[0][0] == 'message_start'
+    assert ev[0][-1] == 'message_stop'
     def helper():
         with ant.messages.stream(model='claude-x', max_tokens=50, messages=msgs('yo')) as s:
             return ''.join(s.text_stream),s.get_final_message().content[0].text
@@ -132,7 +148,9 @@ def test_anthropic_async(srv, on, cfile):
     r1 = asyncio.run(run())
     assert srv.total == 3
     r2 = asyncio.run(run())
-    assert srv.total == 3 and r1 == r2 and r1[:3] == ('reply 1: hi', 'reply 2: yo', 'reply 2: yo')
+    assert srv.total == 3
+    assert r1 == r2
+    assert r1[:3] == ('reply 1: hi', 'reply 2: yo', 'reply 2: yo')
     no_secrets(cfile)
 
 # Errors
@@ -156,7 +174,9 @@ def test_anthropic_error_recorded(code, exc, srv, on, ant):
     for _ in range(2):
         with pytest.raises(exc) as e: ant.messages.create(model=f'status-{code}', max_tokens=5, messages=msgs('x'))
         errs.append(e.value)
-    assert srv.total == 1 and errs[0].body == errs[1].body and errs[1].status_code == code
+    assert srv.total == 1
+    assert errs[0].body == errs[1].body
+    assert errs[1].status_code == code
 
 def test_async_error_recorded(srv, on):
     on()
@@ -170,7 +190,10 @@ def test_async_error_recorded(srv, on):
                 except anthropic.NotFoundError as e: res.append(e.body)
         return res
     res = asyncio.run(run())
-    assert len(res) == 4 and res[0] == res[2] and res[1] == res[3] and srv.total == 2
+    assert len(res) == 4
+    assert res[0] == res[2]
+    assert res[1] == res[3]
+    assert srv.total == 2
 
 @pytest.mark.parametrize('code,exc', [(401, openai.AuthenticationError), (403, openai.PermissionDeniedError),
                                       (408, openai.APIStatusError), (409, openai.ConflictError),
@@ -181,7 +204,8 @@ def test_openai_error_not_recorded(code, exc, srv, on, cfile):
     with openai.OpenAI(api_key=OKEY, base_url=srv.url+'/v1', max_retries=0) as c:
         for _ in range(2):
             with pytest.raises(exc): c.chat.completions.create(model=f'status-{code}', messages=msgs('x'))
-    assert srv.total == 2 and recs(cfile) == []
+    assert srv.total == 2
+    assert recs(cfile) == []
 
 @pytest.mark.parametrize('code', [429, 500])
 def test_retries_reach_server(code, srv, on, oai, ant, cfile):
@@ -192,31 +216,34 @@ def test_retries_reach_server(code, srv, on, oai, ant, cfile):
     with pytest.raises(openai.APIStatusError): oai.chat.completions.create(model=f'status-{code}', messages=msgs('x'))
     assert srv.total == 6
     with pytest.raises(anthropic.APIStatusError): ant.messages.create(model=f'status-{code}', max_tokens=5, messages=msgs('x'))
-    assert srv.total == 9 and recs(cfile) == []
+    assert srv.total == 9
+    assert recs(cfile) == []
 
 def test_anthropic_401_not_recorded(srv, on, ant, cfile):
     on()
     for _ in range(2):
         with pytest.raises(anthropic.AuthenticationError): ant.messages.create(model='status-401', max_tokens=5, messages=msgs('x'))
-    assert srv.total == 2 and recs(cfile) == []
+    assert srv.total == 2
+    assert recs(cfile) == []
 
 # Two processes
 
 script = textwrap.dedent('''
     import sys
-    from cachy import enable_cachy, doms
+    from cachy import enable_cachy
+    from helpers import ours
     from openai import OpenAI
-    enable_cachy(cache_dir=sys.argv[1], doms=doms+('127.0.0.1',))
+    enable_cachy(cache_dir=sys.argv[1], doms=ours)
     c = OpenAI(api_key=sys.argv[3], base_url=sys.argv[2])
     print(c.chat.completions.create(model='gpt-x', messages=[{'role': 'user', 'content': 'two processes'}]).choices[0].message.content)
 ''')
 
+@pytest.mark.slow
 def test_two_processes(srv, tmp_path, cfile):
     "The same call in two fresh processes reaches the server once"
-    env = {k:v for k,v in os.environ.items() if not k.startswith(('CACHY_', 'OPENAI_'))}
-    outs = [subprocess.run([sys.executable, '-c', script, str(tmp_path), srv.url+'/v1', OKEY], env=env,
-                           capture_output=True, text=True, timeout=60) for _ in range(2)]
+    outs = [py(script, tmp_path, srv.url+'/v1', OKEY, timeout=60) for _ in range(2)]
     for o in outs: assert o.returncode == 0, o.stderr
     assert outs[0].stdout == outs[1].stdout == 'reply 1: two processes\n'
-    assert srv.total == 1 and len(recs(cfile)) == 1
+    assert srv.total == 1
+    assert len(recs(cfile)) == 1
     no_secrets(cfile)

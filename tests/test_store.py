@@ -1,12 +1,11 @@
 "The store under load and damage: many processes, threads and tasks on one file, broken lines, unwritable caches, compaction, git merges"
-import re,asyncio,json,os,subprocess,sys,time,warnings
+import re,asyncio,json,subprocess,sys,time,warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import httpx,httpx2,pytest
-from cachy import enable_cachy,disable_cachy,cachy_stats,doms
+from cachy import enable_cachy,disable_cachy,cachy_stats
 from cachy.store import Store
-
-ours = doms+('127.0.0.1',)
+from helpers import ours,child_env
 
 def post(c, url, b):
     "The request body that the server saw for `b`, parsed"
@@ -32,9 +31,10 @@ def record(d, url, bodies, **kw):
 _worker = '''
 import json,os,sys,time,httpx
 from pathlib import Path
-from cachy import enable_cachy,cachy_stats,doms
+from cachy import enable_cachy,cachy_stats
+from helpers import ours
 a = json.loads(sys.argv[1])
-enable_cachy(cache_dir=a['dir'], doms=doms+('127.0.0.1',), mode=a['mode'])
+enable_cachy(cache_dir=a['dir'], doms=ours, mode=a['mode'])
 if a['ready']: Path(a['ready']).touch()
 while a['go'] and not os.path.exists(a['go']): time.sleep(0.002)
 with httpx.Client(trust_env=False, timeout=60) as c: out = [json.loads(c.post(a['url'], json=b).json()['body']) for b in a['bodies']]
@@ -43,8 +43,7 @@ print(json.dumps(dict(stats=cachy_stats(), out=out)))
 
 def spawn(d, url, bodies, mode='record', ready=None, go=None):
     a = dict(dir=str(d), url=url, bodies=bodies, mode=mode, ready=ready and str(ready), go=go and str(go))
-    env = {k:v for k,v in os.environ.items() if not k.startswith('CACHY_')}
-    return subprocess.Popen([sys.executable, '-c', _worker, json.dumps(a)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen([sys.executable, '-c', _worker, json.dumps(a)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env())
 
 def result(p):
     out,err = p.communicate(timeout=120)
@@ -58,7 +57,8 @@ def start_together(tmp_path, d, url, groups):
     ps = [spawn(d, url, g, ready=r, go=go) for g,r in zip(groups, ready)]
     t0 = time.time()
     while not all(r.exists() for r in ready):
-        assert time.time()-t0 < 60 and all(p.poll() is None for p in ps), [p.communicate() for p in ps]
+        assert time.time()-t0 < 60, [p.communicate() for p in ps]
+        assert all(p.poll() is None for p in ps), [p.communicate() for p in ps]
         time.sleep(0.01)
     go.touch()
     return [result(p) for p in ps]
@@ -69,6 +69,7 @@ def replay(d, url, bodies):
     assert r['out'] == bodies
     return r['stats']['hit']
 
+@pytest.mark.slow
 def test_processes_distinct(srv, tmp_path):
     url = srv.url+'/stable/p?pad=20000'
     groups = [[{'proc': p, 'i': i} for i in range(50)] for p in range(4)]
@@ -81,6 +82,7 @@ def test_processes_distinct(srv, tmp_path):
     assert replay(tmp_path, url, sum(groups, [])) == 200
     assert srv.total-n0 == 200
 
+@pytest.mark.slow
 def test_processes_same(srv, tmp_path):
     "Processes racing on the same requests record each one once"
     url = srv.url+'/stable/same?pad=5000'
@@ -90,6 +92,7 @@ def test_processes_same(srv, tmp_path):
     assert sum(r['stats']['recorded'] for r in res) == 30
     check_file(tmp_path/'cachy.jsonl', 30)
 
+@pytest.mark.slow
 def test_process_sees_later_appends(srv, tmp_path):
     "A process that loaded the file before another recorded reads the new tail instead of going to the network"
     url = srv.url+'/stable/tail'
@@ -111,7 +114,8 @@ def test_threads(srv, tmp_path):
     n0 = srv.total
     enable_cachy(cache_dir=tmp_path, doms=ours)
     with httpx.Client(trust_env=False) as c, ThreadPoolExecutor(8) as ex: out = list(ex.map(lambda b: post(c, url, b), bodies))
-    assert out == bodies and srv.total-n0 == 200
+    assert out == bodies
+    assert srv.total-n0 == 200
     check_file(tmp_path/'cachy.jsonl', 200)
     assert replay(tmp_path, url, bodies) == 200
     assert srv.total-n0 == 200
@@ -162,7 +166,9 @@ def test_damage(srv, tmp_path):
     assert len(msgs) == 3, msgs
     for m,n in zip(msgs, (2, 4, 6)): assert f' line {n} of {p}' in m, m
     lines = p.read_bytes().split(b'\n')
-    assert len(lines) == 9 and lines[-1] == b'' and lines[5] == l3[:len(l3)//2]
+    assert len(lines) == 9
+    assert lines[-1] == b''
+    assert lines[5] == l3[:len(l3)//2]
     with warnings.catch_warnings(record=True) as ws:
         warnings.simplefilter('always')
         s = Store(p)
@@ -224,7 +230,8 @@ def test_compact_superseded_and_keep(srv, tmp_path):
     assert sorted(salts) == ['v1']*7 + ['v2']*3
     srv.salt = 'v3'
     n0 = srv.total
-    assert record(tmp_path, url, bodies) == bodies and srv.total == n0
+    assert record(tmp_path, url, bodies) == bodies
+    assert srv.total == n0
     keep = set(sorted(Store(p).recs)[:4])
     assert Store(p).compact(keep=keep)['entries'] == (10, 4)
     assert check_file(p, 4) == keep

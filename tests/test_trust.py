@@ -1,28 +1,15 @@
 """Issue 15: a replay is what the provider said for exactly that request, nothing secret reaches the file, and faults
 lose nothing and hang nothing. Loopback servers that reset, stall and send error events; the real SDKs; subprocesses
 for exit, fork and kill."""
-import asyncio,json,os,shutil,signal,subprocess,sys,time,warnings
-from pathlib import Path
+import asyncio,json,os,shutil,signal,subprocess,time,warnings
 import httpx,httpx2,pytest,requests
-from cachy import enable_cachy,disable_cachy,cachy_stats,doms,no_cachy,ReplayMiss
+from cachy import enable_cachy,disable_cachy,cachy_stats,no_cachy,ReplayMiss
 from cachy.store import Store
 from envs import script
+from helpers import here,msgs,ours,cli,py
 from server import recs,OKEY,AKEY,aoai,aant
 
 mods = pytest.mark.parametrize('mod', [httpx, httpx2], ids=['httpx', 'httpx2'])
-ours = doms+('127.0.0.1',)
-msgs = lambda text: [{'role': 'user', 'content': text}]
-here = Path(__file__).resolve().parent
-
-def cli(*args, timeout=20):
-    "Run the installed `cachy` command: its exit code, stdout and stderr"
-    r = subprocess.run([script('cachy'), *map(str, args)], capture_output=True, text=True, timeout=timeout)
-    return r.returncode,r.stdout,r.stderr
-
-def py(code, *args, timeout=60):
-    "Run `code` in a fresh Python with tests/ on the path: the completed process"
-    env = {k:v for k,v in os.environ.items() if not k.startswith('CACHY_')} | {'PYTHONPATH': str(here)}
-    return subprocess.run([sys.executable, '-c', code, *map(str, args)], capture_output=True, text=True, timeout=timeout, env=env)
 
 def raised(f):
     "The type of what `f()` raises, or `None`"
@@ -32,7 +19,7 @@ def raised(f):
 # 1. A stream cut by the network, or stalled past the client's timeout, is never recorded
 
 @mods
-@pytest.mark.parametrize('how', ['cut=2', 'stall=2'])
+@pytest.mark.parametrize('how', ['cut=2', pytest.param('stall=2', marks=pytest.mark.slow)])
 def test_broken_stream_sync(mod, how, srv, cached):
     "The caller gets the error it gets without cachy, every time, and nothing is recorded"
     def get():
@@ -44,7 +31,7 @@ def test_broken_stream_sync(mod, how, srv, cached):
     assert recs(cached) == []
 
 @mods
-@pytest.mark.parametrize('how', ['cut=2', 'stall=2'])
+@pytest.mark.parametrize('how', ['cut=2', pytest.param('stall=2', marks=pytest.mark.slow)])
 def test_broken_stream_async(mod, how, srv, cached):
     async def get():
         async with mod.AsyncClient(timeout=0.5) as c:
@@ -181,10 +168,11 @@ _left = '''
 import asyncio,sys
 import httpx
 import cachy.core
-from cachy import enable_cachy,doms
+from cachy import enable_cachy
+from helpers import ours
 url,d,how = sys.argv[1:4]
 cachy.core._exit_wait = 3
-enable_cachy(cache_dir=d, doms=doms+('127.0.0.1',), debug=True)
+enable_cachy(cache_dir=d, doms=ours, debug=True)
 async def first(c):
     r = await c.send(c.build_request('GET', url+'/sse?k=40' + ('&stall=30' if how == 'stalled' else '')), stream=True)
     it = r.aiter_lines()
@@ -207,7 +195,7 @@ else:
     if how == 'closed_loop': loop.close()
 '''
 
-@pytest.mark.parametrize('how', ['sync', 'loop', 'asyncio_run', 'closed_loop', 'stalled'])
+@pytest.mark.parametrize('how', ['sync', 'loop', 'asyncio_run', 'closed_loop', pytest.param('stalled', marks=pytest.mark.slow)])
 def test_left_open_at_exit(how, srv, tmp_path):
     "Finished and recorded at exit within `_exit_wait` seconds, printing nothing but, when debugging, what it could not finish (a stream whose loop asyncio.run closed)"
     t = time.monotonic()
@@ -216,13 +204,14 @@ def test_left_open_at_exit(how, srv, tmp_path):
     assert time.monotonic()-t < 20
     assert r.stderr == ''
     out = r.stdout.splitlines()
-    assert out[1] == 'data: {"n": 1, "i": 0}'
+    assert out[0] == f"cachy ON record: {tmp_path/'cachy.jsonl'}, a new file, made on the first recording"
+    assert out[2] == 'data: {"n": 1, "i": 0}'
     if how in ('sync', 'loop'):
-        assert len(out) == 2
+        assert len(out) == 3
         rec, = recs(tmp_path/'cachy.jsonl')
         assert rec['response'].count('data: ') == 40
     else:
-        assert out[2].startswith('cachy NOT RECORDED ') and out[2].endswith('(it was left half read, and its event loop had closed at exit)' if how != 'stalled' else
+        assert out[3].startswith('cachy NOT RECORDED ') and out[3].endswith('(it was left half read, and its event loop had closed at exit)' if how != 'stalled' else
                                                                           '(it was left half read, and not finished within 3 s of exit)')
         assert recs(tmp_path/'cachy.jsonl') == []
 
@@ -233,8 +222,9 @@ def test_debug_says_why_not_recorded(srv, on, capsys):
             with c.stream('GET', f'{srv.url}/sse?k=5&cut=2') as r: r.read()
         c.get(srv.url+'/echo?status=503')
     out = capsys.readouterr().out.splitlines()
-    assert out[1].startswith('cachy NOT RECORDED ') and 'the stream broke off: ReadError' in out[1]
-    assert out[3].startswith('cachy NOT RECORDED ') and out[3].endswith('(status 503, which may differ next time)')
+    assert out[0].startswith('cachy ON record: ')
+    assert out[2].startswith('cachy NOT RECORDED ') and 'the stream broke off: ReadError' in out[2]
+    assert out[4].startswith('cachy NOT RECORDED ') and out[4].endswith('(status 503, which may differ next time)')
 
 # 5. A password in the URL never reaches the file, the key, or what cachy prints
 
@@ -242,7 +232,8 @@ def test_userinfo_removed(srv, on, cfile, capsys):
     u = srv.url.replace('http://', 'http://ann:PW-SECRET@')
     on(debug=True)
     with httpx.Client() as c: a,b = c.get(u+'/echo?q=1').json(),c.get(srv.url+'/echo?q=1').json()
-    assert a == b and srv.total == 1
+    assert a == b
+    assert srv.total == 1
     enable_cachy(cache_dir=cfile.parent, doms=ours, mode='replay')
     with httpx.Client() as c, pytest.raises(ReplayMiss) as e: c.get(u+'/echo?q=2')
     assert 'PW-SECRET' not in cfile.read_text()
@@ -278,9 +269,10 @@ def test_damaged_line_after_good_record(srv, on, cfile):
     k = recs(cfile)[0]['key']
     with open(cfile, 'a') as f: f.write(json.dumps(dict(key=k, response=12)) + '\n')
     r = py('''import sys,httpx,warnings
-from cachy import enable_cachy,doms
+from cachy import enable_cachy
+from helpers import ours
 warnings.simplefilter('always')
-enable_cachy(cache_dir=sys.argv[1], doms=doms+('127.0.0.1',), mode='replay')
+enable_cachy(cache_dir=sys.argv[1], doms=ours, mode='replay')
 print(httpx.get(sys.argv[2]+'/echo?q=1').text)''', cfile.parent, srv.url)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout) == first
@@ -303,8 +295,9 @@ def test_library_refuses_fifo(srv, tmp_path):
     "Calls go live and answer; one warning names the file; nothing blocks"
     os.mkfifo(tmp_path/'cachy.jsonl')
     r = py('''import sys,httpx
-from cachy import enable_cachy,doms
-enable_cachy(cache_dir=sys.argv[1], doms=doms+('127.0.0.1',))
+from cachy import enable_cachy
+from helpers import ours
+enable_cachy(cache_dir=sys.argv[1], doms=ours)
 print(httpx.get(sys.argv[2]+'/echo').json()['n'], httpx.get(sys.argv[2]+'/echo').json()['n'])''', tmp_path, srv.url, timeout=20)
     assert r.returncode == 0, r.stderr
     assert r.stdout == '1 2\n'
@@ -312,12 +305,14 @@ print(httpx.get(sys.argv[2]+'/echo').json()['n'], httpx.get(sys.argv[2]+'/echo')
 
 # 9. A child forked while another thread held the store's lock records as any process does
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, 'fork'), reason='fork is POSIX only')
 def test_fork_while_a_thread_records(srv, tmp_path):
     r = py('''import os,sys,threading,time,httpx
-from cachy import enable_cachy,doms
+from cachy import enable_cachy
+from helpers import ours
 import cachy.core
-enable_cachy(cache_dir=sys.argv[1], doms=doms+('127.0.0.1',))
+enable_cachy(cache_dir=sys.argv[1], doms=ours)
 s,held = cachy.core._cfg.store,threading.Event()
 def record():
     with s._tl:
@@ -347,7 +342,8 @@ def test_killed_compact_leaves_nothing(tmp_path):
     while not any(f.stat().st_size for f in tmps()) and time.monotonic()-t < 10: time.sleep(0.0005)
     pr.send_signal(signal.SIGKILL)
     pr.wait()
-    assert len(tmps()) == 1 and tmps()[0].stat().st_size > 0
+    assert len(tmps()) == 1
+    assert tmps()[0].stat().st_size > 0
     Store(p).put(dict(key='new', response=''))
     assert tmps() == []
     assert len(Store(p)) == 301
@@ -373,7 +369,8 @@ def test_requests_raw_is_readable(srv, cached, tmp_path):
     for i in range(2):
         with requests.get(f'{srv.url}/bytes?size=300000', stream=True) as r, open(tmp_path/f'{i}.bin', 'wb') as f: shutil.copyfileobj(r.raw, f)
         out.append((tmp_path/f'{i}.bin').read_bytes())
-    assert len(out[0]) == 300000 and out[0] == out[1]
+    assert len(out[0]) == 300000
+    assert out[0] == out[1]
     assert srv.total == 1
 
 def test_aiohttp_stream_is_live(srv, cached):
