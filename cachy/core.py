@@ -91,9 +91,8 @@ def cachy_stats():
     "What cachy did in this process: counts, the hosts it let through live (`passed`), what its hits saved, and the file"
     with _clock:
         st = {k:_counts[k] for k in ('hit','miss','recorded','pass','replay_failure')} | dict(passed=dict(_passed.most_common()))
-        priced = list(_priced.items())
-        st |= dict(saved_s=round(_savings['s'], 3), saved_tokens=_savings['tokens'])
-    return _Stats(st | dict(saved_usd=_usd(priced), file=_cfg and str(_cfg.store.path)))
+        hits = list(_hits.items())
+    return _Stats(st | _saved(hits) | dict(file=_cfg and str(_cfg.store.path)))
 
 # %% ../nbs/00_core.ipynb #ea6983ce
 def _dom(d):
@@ -227,7 +226,7 @@ _rx = cache(re.compile)
 
 def _has(s, lit):
     "Whether text `s` holds `lit`, or one of the texts `lit`"
-    return lit in s if isinstance(lit, str) else any(l in s for l in lit)
+    return lit in s if lit.__class__ is str else any(map(s.__contains__, lit))
 
 # %% ../nbs/00_core.ipynb #4d3e7f95
 def _norm(s, pats=None):
@@ -423,7 +422,7 @@ def _brief(req):
     return ''.join(f' {x}' for x in (m if isinstance(m, str) else None, p and repr(p if len(p) <= 30 else p[:30]+'…')) if x)
 
 # %% ../nbs/00_core.ipynb #7e3f1d62
-_counts,_passed,_savings,_priced,_clock = Counter(),Counter(),Counter(),Counter(),threading.Lock()
+_counts,_passed,_hits,_clock = Counter(),Counter(),Counter(),threading.Lock()
 _labels = dict(hit='HIT', miss='MISS', replay_failure='MISS', unrecorded='NOT RECORDED', **{'pass':'PASS'})
 
 def _note(debug, what, key, req, why=''):
@@ -447,16 +446,12 @@ def _cost(req, headers, raw, took):
     return ({} if took is None else dict(took=round(took, 3))) | ({} if u is None else dict(usage=u))
 
 # %% ../nbs/00_core.ipynb #6b2c0a51
-def _saved(rec):
-    "Add what the hit on `rec` saved to this process's savings: `(seconds, tokens)`"
-    t,u,n = rec.get('took'),rec.get('usage'),0
-    if t.__class__ is not float: t = 0
-    with _clock:
-        _savings['s'] += t
-        if u.__class__ is dict and (i := u.get('input')).__class__ is int and (o := u.get('output')).__class__ is int:
-            _savings['tokens'] += (n := i+o)
-            _priced[str(u.get('model')), i, o, u.get('cached', 0), u.get('written', 0)] += 1
-    return t,n
+def _figures(rec):
+    "`(seconds, tokens, priced)` that a hit on record `rec` saved; `priced`, `(model, input, output, cached, written)`, or `None`"
+    t,u = rec.get('took'),rec.get('usage')
+    t = t if type(t) is float and t > 0 else 0
+    if not (isinstance(u, dict) and type(i := u.get('input')) is int and type(o := u.get('output')) is int): return t,0,None
+    return t,i+o,(str(u.get('model')), i, o, u.get('cached', 0), u.get('written', 0))
 
 def _said(t, n):
     "What a hit that saved `t` seconds and `n` tokens says of it: `saved 2.1 s, 1,284 tokens`"
@@ -468,6 +463,18 @@ def _usd(priced):
     "The estimated price of the tokens in `priced`, `(model, input, output, cached, written)` → hits; `None` if none is known"
     ps = [(p, n) for (m,*ts),n in priced if (p := answer.price(m, *ts)) is not None]
     return sum(p*n for p,n in ps) if ps else None
+
+# %% ../nbs/00_core.ipynb #5b7c8d94
+_known = {}
+
+def _saved(hits):
+    "What the hits in `hits`, `(store, key)` → how many, saved: `saved_s`, `saved_tokens`, `saved_usd`"
+    s,n,priced = 0,0,Counter()
+    for (store,k),h in hits:
+        if (f := _known.get((store, k))) is None: f = _known[store, k] = _figures(store.get(k, whole=False) or {})
+        s,n = s+f[0]*h,n+f[1]*h
+        if f[2]: priced[f[2]] += h
+    return dict(saved_s=round(s, 3), saved_tokens=n, saved_usd=_usd(priced.items()))
 
 # %% ../nbs/00_core.ipynb #5d9b2e17
 def summary(st):
@@ -579,8 +586,8 @@ def _lookup(c, req, stream):
     elif (rec := c.store.find(key, whole=False)) is not None:
         k,rec,seq = _poll(c, key, rec, req) if rec.get('seq') else (key,rec,None)
         if rec is not None:
-            t,n = _saved(rec)
-            _note(c.debug, 'hit', k, req, c.debug and _said(t, n) + (f"; poll {seq[1]}" if seq else ''))
+            with _clock: _hits[c.store, k] += 1
+            _note(c.debug, 'hit', k, req, c.debug and _said(*_figures(rec)[:2]) + (f"; poll {seq[1]}" if seq else ''))
             _used(c.used, k)
             return k,rec,None
         key = k
