@@ -224,15 +224,12 @@ _default_pats = tuple(norm_pats)
 # %% ../nbs/00_core.ipynb #3c2d6e84
 _rx = cache(re.compile)
 
-def _has(s, lit):
-    "Whether text `s` holds `lit`, or one of the texts `lit`"
-    return lit in s if lit.__class__ is str else any(map(s.__contains__, lit))
-
 # %% ../nbs/00_core.ipynb #4d3e7f95
 def _norm(s, pats=None):
     "`s` with each pattern of `pats` (default `norm_pats`) replaced, but those whose literal `s` lacks"
     for p in norm_pats if pats is None else pats:
-        if len(p) < 3 or _has(s, p[2]): s = _rx(p[0]).sub(p[1], s)
+        lit = p[2] if len(p) > 2 else ''
+        if (lit in s) if lit.__class__ is str else any(map(s.__contains__, lit)): s = _rx(p[0]).sub(p[1], s)
     return s
 
 # %% ../nbs/00_core.ipynb #a12d0b0b
