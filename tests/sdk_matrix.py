@@ -1,7 +1,8 @@
 """The README's table of SDKs, generated from the tests that passed (a plugin, loaded by conftest.py's `pytest_plugins`).
 
 `@pytest.mark.sdk(dist, *ways)` says that a test proves cachy caches distribution `dist` in `ways` (sync, async, stream);
-each pytest run writes what passed to build/sdk-matrix/ (one file per environment, updated for the SDKs it ran), and
+each pytest run writes what passed to build/sdk-matrix/ (one file per environment, updated for the SDKs it ran; with
+pytest-xdist, the controller writes what all its workers found), and
 `python tools/readme.py --sdk-table` puts it in the README."""
 import hashlib,json,re,sys
 from importlib.metadata import requires,version
@@ -28,7 +29,18 @@ def _via(dist):
     names = {re.split(r'[ ;<>=!~\[(]', r)[0].lower() for r in requires(dist) or () if 'extra ==' not in r}
     return ', '.join(c for c in ('httpx2', 'httpx', 'aiohttp', 'requests', 'botocore') if c in names) or dist
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    "A pytest-xdist worker's findings, added to the controller's, which alone writes the file"
+    for k,v in getattr(node, 'workeroutput', {}).get('sdk_matrix', {}).items():
+        d = _matrix.setdefault(k, {'ways': set(), 'failed': False})
+        d['ways'].update(v['ways'])
+        d['failed'] |= v['failed']
+
 def pytest_sessionfinish(session, exitstatus):
+    if hasattr(session.config, 'workeroutput'):
+        session.config.workeroutput['sdk_matrix'] = {k: dict(ways=sorted(v['ways']), failed=v['failed']) for k,v in _matrix.items()}
+        return
     if not _matrix: return
     out = Path(__file__).resolve().parent.parent/'build'/'sdk-matrix'
     out.mkdir(parents=True, exist_ok=True)

@@ -373,6 +373,7 @@ def test_requests_raw_is_readable(srv, cached, tmp_path):
     assert out[0] == out[1]
     assert srv.total == 1
 
+@pytest.mark.sdk('aiohttp', 'async', 'stream')
 def test_aiohttp_stream_is_live(srv, cached):
     import aiohttp
     async def go():

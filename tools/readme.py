@@ -46,8 +46,8 @@ def put(nb, name, text):
 
 def sdk_table():
     "The markdown table of SDKs that the last test runs proved cached, from build/sdk-matrix/*.json"
-    rows = sorted((r['sdk'], r['version'], r.get('via', ''), r['ways'])
-                  for f in (root/'build'/'sdk-matrix').glob('*.json') for r in json.loads(f.read_text()))
+    rows = sorted({(r['sdk'], r['version'], r.get('via', ''), tuple(r['ways']))
+                   for f in (root/'build'/'sdk-matrix').glob('*.json') for r in json.loads(f.read_text())})
     mark = lambda ways,w: '✓' if w in ways else '–'
     return '\n'.join(['| SDK | version | sends through | sync | async | stream |', '|---|---|---|:-:|:-:|:-:|',
         *[f'| {s} | {v} | {t} | {mark(w,"sync")} | {mark(w,"async")} | {mark(w,"stream")} |' for s,v,t,w in rows]])
