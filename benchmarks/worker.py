@@ -3,7 +3,7 @@
 It imports whichever `cachy` its Python has: this project, or the original pycachy in the virtual
 environment that `bench.py` makes. `python worker.py gen DIR N` writes a `cachy.jsonl` of N entries in
 that implementation's record format; `python worker.py run DIR N ITERS` measures it and prints JSON."""
-import json,os,platform,random,statistics,sys,tempfile,time
+import json,os,random,statistics,sys,tempfile,time
 import httpx
 import cachy
 import cachy.core as cc

@@ -4,10 +4,9 @@ JSON, Anthropic's here, in `chunk` events). It counts the requests it gets. The 
 `err-429` an HTTP error with its `x-amzn-ErrorType`, `exc-throttlingException` a stream that fails with that exception,
 `gate` a stream that sends its last events only once `gate` is set."""
 import base64,json,re,threading,uuid,zlib
-from collections import Counter
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import unquote,urlsplit
-from server import _HTTPServer,_words
+from server import Loopback,_words
 
 errors = {400: 'ValidationException', 403: 'AccessDeniedException', 404: 'ResourceNotFoundException', 408: 'ModelTimeoutException',
           424: 'ModelErrorException', 429: 'ThrottlingException', 500: 'InternalServerException', 503: 'ServiceUnavailableException'}
@@ -58,21 +57,9 @@ def _said(data):
     c = (data.get('messages') or [{}])[-1].get('content')
     return c if isinstance(c, str) else ''.join(b.get('text', '') for b in c or [] if isinstance(b, dict))
 
-class Bedrock:
-    "A threaded HTTP server on 127.0.0.1 that answers as Bedrock's runtime does, and counts and keeps the requests it gets"
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.reset()
-        self.httpd = _HTTPServer(('127.0.0.1', 0), _handler(self))
-        self.url = f'http://127.0.0.1:{self.httpd.server_address[1]}'
-
-    def start(self):
-        threading.Thread(target=self.httpd.serve_forever, kwargs=dict(poll_interval=0.05), daemon=True).start()
-        return self
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+class Bedrock(Loopback):
+    "A loopback server that answers as Bedrock's runtime does, and counts and keeps the requests it gets"
+    def __init__(self): super().__init__(_handler)
 
     def reset(self):
         "Forget every request; `gate` closed; `sent` holds the body of each answer"

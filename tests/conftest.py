@@ -1,3 +1,4 @@
+import os
 import pytest
 from cachy import enable_cachy,disable_cachy
 from helpers import ours
@@ -59,3 +60,11 @@ def pytest_collection_modifyitems(items):
     "A test marked `index` (it installs from the package index) must be marked `slow` too, so that `-m 'not slow'` never installs"
     bad = [i.nodeid for i in items if i.get_closest_marker('index') and not i.get_closest_marker('slow')]
     if bad: raise pytest.UsageError(f'marked index but not slow: {", ".join(bad)}')
+
+@pytest.fixture
+def aws(monkeypatch, tmp_path):
+    "No AWS configuration, credentials or metadata server of this machine reaches botocore"
+    for k in [k for k in os.environ if k.startswith('AWS_')]: monkeypatch.delenv(k)
+    monkeypatch.setenv('AWS_EC2_METADATA_DISABLED', 'true')
+    monkeypatch.setenv('AWS_CONFIG_FILE', str(tmp_path/'no-aws-config'))
+    monkeypatch.setenv('AWS_SHARED_CREDENTIALS_FILE', str(tmp_path/'no-aws-credentials'))

@@ -15,29 +15,17 @@ the same answers in the same order on every run:
 `steps` (3 unless set) is how many answers a resource gives before it repeats its last; the batches of OpenAI take one more.
 `salt` goes into every finished answer, so that the same polls can be made to answer differently. `fail` makes the next
 `GET`s answer 500, as a server that hiccups does. Ids go on counting across `reset`, so no two tests poll the same URL."""
-import itertools,json,re,threading
+import itertools,json,re
 from collections import Counter
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
-from server import _HTTPServer,_response,_message,_chat,_cand
+from server import Loopback,_response,_message,_chat,_cand
 
 _ids = itertools.count(1)
 
-class PollServer:
-    "A threaded HTTP server on 127.0.0.1 whose resources advance one step per `GET`; it counts the requests it gets"
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.reset()
-        self.httpd = _HTTPServer(('127.0.0.1', 0), _handler(self))
-        self.url = f'http://127.0.0.1:{self.httpd.server_address[1]}'
-
-    def start(self):
-        threading.Thread(target=self.httpd.serve_forever, kwargs=dict(poll_interval=0.05), daemon=True).start()
-        return self
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+class PollServer(Loopback):
+    "A loopback server whose resources advance one step per `GET`; it counts the requests it gets"
+    def __init__(self): super().__init__(_handler)
 
     def reset(self):
         "Forget the requests and how far each resource got; `steps` 3, no `salt`, no `fail`"

@@ -164,23 +164,26 @@ class _HTTPServer(ThreadingHTTPServer):
     "Room in the listen backlog for many processes connecting at once"
     request_queue_size,daemon_threads = 256,True
 
-class Server:
-    "A threaded HTTP server on 127.0.0.1 (port chosen by the OS) that counts and records the requests it gets"
-    def __init__(self):
+class Loopback:
+    "A threaded HTTP server on 127.0.0.1 (port chosen by the OS) that answers with `handler(self)`; subclasses define `reset`"
+    def __init__(self, handler):
         self.lock = threading.Lock()
         self.reset()
-        self.httpd = _HTTPServer(('127.0.0.1', 0), _handler(self))
+        self.httpd = _HTTPServer(('127.0.0.1', 0), handler(self))
         self.port = self.httpd.server_address[1]
         self.url = f'http://127.0.0.1:{self.port}'
 
     def start(self):
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs=dict(poll_interval=0.05), daemon=True)
-        self.thread.start()
+        threading.Thread(target=self.httpd.serve_forever, kwargs=dict(poll_interval=0.05), daemon=True).start()
         return self
 
     def stop(self):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+class Server(Loopback):
+    "A loopback server that counts and records the requests it gets"
+    def __init__(self): super().__init__(_handler)
 
     def reset(self):
         "Forget every request seen so far, and clear the `salt` that `/stable/` answers carry"

@@ -1,11 +1,11 @@
 """Amazon Bedrock through boto3: botocore's `URLLib3Session.send` is cached, with the real boto3 against a loopback server
 speaking Bedrock's JSON and binary event stream (`endpoint_url=`). Credentials are dummies; nothing leaves 127.0.0.1."""
-import base64,json,os,textwrap,time
+import base64,json,textwrap,time
 import pytest
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError,EventStreamError
-from cachy import enable_cachy,disable_cachy,doms,cachy_stats,ReplayMiss
+from cachy import disable_cachy,doms,cachy_stats
 from cachy.answer import usage,_frames
 from bedrock_server import Bedrock
 from helpers import cachy,py
@@ -21,13 +21,9 @@ def bedrock():
     s.stop()
 
 @pytest.fixture
-def br(bedrock, monkeypatch, tmp_path):
+def br(bedrock, aws):
     "The Bedrock server, reset; botocore kept from any AWS configuration, credential provider or endpoint of this machine"
     bedrock.reset()
-    for k in [k for k in os.environ if k.startswith('AWS_')]: monkeypatch.delenv(k)
-    monkeypatch.setenv('AWS_EC2_METADATA_DISABLED', 'true')
-    monkeypatch.setenv('AWS_CONFIG_FILE', str(tmp_path/'no-aws-config'))
-    monkeypatch.setenv('AWS_SHARED_CREDENTIALS_FILE', str(tmp_path/'no-aws-credentials'))
     return bedrock
 
 def client(br, token=TOKEN, **kw):

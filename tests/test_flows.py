@@ -2,12 +2,12 @@
 dummy credentials, the hosts never cached, what replay lets through, the sealed offline mode, the miss message on a
 pycachy file, and pycachy's helpers. Provider hosts are reached over plain HTTP through the loopback test server acting
 as an HTTP proxy (`pycachy_calls.via`), so the URLs are the providers' own and nothing leaves 127.0.0.1."""
-import json,os,shutil
+import shutil
 import httpx,pytest
 import pycachy_calls
-from cachy import enable_cachy,disable_cachy,cachy_stats,doms,no_cachy,ReplayMiss
+from cachy import enable_cachy,cachy_stats,doms,no_cachy,ReplayMiss
 from helpers import here,ours,py
-from server import recs,stats_since
+from server import recs
 
 @pytest.fixture
 def proxy(srv, monkeypatch):
@@ -16,13 +16,12 @@ def proxy(srv, monkeypatch):
     pycachy_calls.via(srv.url)
     return srv
 
-@pytest.fixture
-def aws(monkeypatch, tmp_path):
-    "No AWS configuration, credentials or metadata server of this machine reaches botocore"
-    for k in [k for k in os.environ if k.startswith('AWS_')]: monkeypatch.delenv(k)
-    monkeypatch.setenv('AWS_EC2_METADATA_DISABLED', 'true')
-    monkeypatch.setenv('AWS_CONFIG_FILE', str(tmp_path/'no-aws-config'))
-    monkeypatch.setenv('AWS_SHARED_CREDENTIALS_FILE', str(tmp_path/'no-aws-credentials'))
+def replayed(code, tmp_path, *args):
+    "What `code` printed run in a fresh process recording, then in another replaying; both must succeed and print the same"
+    a,b = [py(code, tmp_path, mode, *args) for mode in ('record', 'replay')]
+    assert a.returncode == b.returncode == 0, a.stderr + b.stderr
+    assert a.stdout == b.stdout
+    return a.stdout
 
 # 3. The providers most teams use are cached by default, and replay in CI with dummy credentials
 
@@ -37,10 +36,7 @@ print(c.chat.completions.create(model='my-deployment', messages=[{'role': 'user'
 @pytest.mark.slow
 def test_azure_openai_default_doms(proxy, tmp_path):
     "Azure OpenAI is cached with the default doms; a dummy api-key replays it; the api-key header is never stored"
-    a = py(_azure, tmp_path, 'record')
-    b = py(_azure, tmp_path, 'replay')
-    assert a.returncode == b.returncode == 0, a.stderr + b.stderr
-    assert a.stdout == b.stdout == 'reply 1: hi azure\n'
+    assert replayed(_azure, tmp_path) == 'reply 1: hi azure\n'
     assert proxy.total == 1
     assert proxy.reqs[0]['headers']['api-key'] == 'dummy-azure-key-0123456789'
     rec, = recs(tmp_path/'cachy.jsonl')
@@ -62,10 +58,7 @@ print(c.models.generate_content(model='gemini-x', contents='hi vertex').text)
 @pytest.mark.slow
 def test_vertex_default_doms(proxy, tmp_path):
     "Vertex AI is cached with the default doms; a static dummy token needs no refresh, so the replay needs no Google account"
-    a = py(_vertex, tmp_path, 'record')
-    b = py(_vertex, tmp_path, 'replay')
-    assert a.returncode == b.returncode == 0, a.stderr + b.stderr
-    assert a.stdout == b.stdout == 'reply 1: hi vertex\n'
+    assert replayed(_vertex, tmp_path) == 'reply 1: hi vertex\n'
     assert proxy.total == 1
     assert proxy.reqs[0]['host'] == 'us-central1-aiplatform.googleapis.com'
     rec, = recs(tmp_path/'cachy.jsonl')
@@ -87,12 +80,9 @@ def test_bedrock_default_doms(aws, tmp_path):
     "Bedrock's runtime in any region is cached with the default doms; dummy keys sign locally, so the replay needs no AWS account"
     from bedrock_server import Bedrock
     b = Bedrock().start()
-    try:
-        r1 = py(_bedrock, tmp_path, 'record', b.url)
-        r2 = py(_bedrock, tmp_path, 'replay', b.url)
+    try: out = replayed(_bedrock, tmp_path, b.url)
     finally: b.stop()
-    assert r1.returncode == r2.returncode == 0, r1.stderr + r2.stderr
-    assert r1.stdout == r2.stdout and r1.stdout.strip()
+    assert out.strip()
     assert b.total == 1
     rec, = recs(tmp_path/'cachy.jsonl')
     assert rec['url'] == 'http://bedrock-runtime.eu-west-1.amazonaws.com/model/anthropic.claude-x/converse'

@@ -1,11 +1,9 @@
 "Raw httpx and httpx2 clients against the loopback server: keys, hosts, storage, patching, scoping"
-import asyncio,base64,json,os,re,threading,warnings
-from pathlib import Path
+import asyncio,base64,json,re,threading
 import httpx,httpx2,pytest
 import cachy.core
 from cachy import enable_cachy,disable_cachy,cachy,no_cachy,cachy_stats,doms
-from cachy.store import Store
-from server import recs,audio,secret_hdrs,stats_since as delta
+from server import recs,audio,stats_since as delta
 
 mods = pytest.mark.parametrize('mod', [httpx, httpx2], ids=['httpx', 'httpx2'])
 chat = lambda text, **kw: dict(model='gpt-x', messages=[{'role': 'user', 'content': text}], **kw)

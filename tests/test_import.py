@@ -1,7 +1,6 @@
 """`import cachy` loads none of requests, aiohttp and botocore; they are patched when the user imports them, before or after
 `enable_cachy`, and only while cachy is on. Each case runs in a fresh interpreter, where nothing is imported yet."""
 import json,textwrap
-import pytest
 from helpers import py
 
 def run(code, *args):

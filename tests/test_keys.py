@@ -1,11 +1,11 @@
 """Keys that change exactly when the answer can (issue 10), through the real SDKs and the loopback server: headers that
 select behaviour, credentials in the URL, fields a client invents, machine paths in tracebacks, replay misses that say
 what changed, and files recorded by the previous version of cachy."""
-import json,shutil,textwrap
+import json,shutil
 import httpx,openai,anthropic,pytest
 import cachy.core
 import pycachy_calls
-from cachy import enable_cachy,disable_cachy,doms,ReplayMiss
+from cachy import enable_cachy,disable_cachy,ReplayMiss
 from helpers import here,msgs,py
 from server import recs,OKEY,AKEY
 

@@ -1,7 +1,7 @@
 """The project's own files: the nbdev 3 docs config that nbdev-new makes, and the pre-commit hook that cachy offers."""
-import json,os,shutil,subprocess,sys
+import json,shutil,subprocess,sys
 from pathlib import Path
-import yaml,pytest
+import yaml
 from envs import script
 
 root = Path(__file__).resolve().parent.parent

@@ -1,6 +1,6 @@
 """The pytest plugin, run as users run it: pytest in a subprocess on a small generated project whose tests call the
 loopback server through the real openai SDK."""
-import json,os,re,subprocess,sys,textwrap
+import os,re,subprocess,sys,textwrap
 import pytest
 from server import recs
 

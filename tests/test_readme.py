@@ -1,5 +1,5 @@
 "README.md and nbs/index.ipynb tell one story: the README is what tools/readme.py makes of the notebook"
-import json,subprocess,sys
+import json,sys
 from pathlib import Path
 
 root = Path(__file__).resolve().parent.parent

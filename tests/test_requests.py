@@ -3,7 +3,7 @@ import io
 import httpx,pytest
 import requests
 import cachy.adapters
-from cachy.core import enable_cachy,disable_cachy,doms,cachy_stats,no_cachy,ReplayMiss
+from cachy.core import enable_cachy,disable_cachy,doms,no_cachy,ReplayMiss
 from helpers import ours
 from server import audio,recs
 

@@ -1,6 +1,6 @@
 """Issue 17: each record keeps what its live call cost, and a hit adds it to what cachy saved. The loopback server answers
 every provider's format after a known delay, with known usage (5 input and 7 output tokens, as its builders send)."""
-import asyncio,json,re
+import json,re
 from pathlib import Path
 import httpx,pytest
 from cachy import enable_cachy,cachy_stats

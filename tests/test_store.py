@@ -1,9 +1,8 @@
 "The store under load and damage: many processes, threads and tasks on one file, broken lines, unwritable caches, compaction, git merges"
 import re,asyncio,json,subprocess,sys,time,warnings
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 import httpx,httpx2,pytest
-from cachy import enable_cachy,disable_cachy,cachy_stats
+from cachy import enable_cachy,disable_cachy
 from cachy.store import Store
 from helpers import ours,child_env
 

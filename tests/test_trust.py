@@ -1,13 +1,13 @@
 """Issue 15: a replay is what the provider said for exactly that request, nothing secret reaches the file, and faults
 lose nothing and hang nothing. Loopback servers that reset, stall and send error events; the real SDKs; subprocesses
 for exit, fork and kill."""
-import asyncio,json,os,shutil,signal,subprocess,time,warnings
+import asyncio,json,os,shutil,signal,subprocess,time
 import httpx,httpx2,pytest,requests
-from cachy import enable_cachy,disable_cachy,cachy_stats,no_cachy,ReplayMiss
+from cachy import enable_cachy,disable_cachy,no_cachy,ReplayMiss
 from cachy.store import Store
 from envs import script
 from helpers import here,msgs,ours,cli,py
-from server import recs,OKEY,AKEY,aoai,aant
+from server import recs
 
 mods = pytest.mark.parametrize('mod', [httpx, httpx2], ids=['httpx', 'httpx2'])
 
