@@ -12,7 +12,7 @@ import asyncio,io,json,sys
 from functools import cache
 from urllib.parse import urlencode
 import httpx
-from .core import handle,ahandle,replay,finish_in_thread,finish_on_loop,running_loop
+from .core import handle,ahandle,replay,finish_in_thread,finish_on_loop,running_loop,_streams,_json
 
 # %% ../nbs/03_adapters.ipynb #709e792e
 def _mirror(method, url, headers, body):
@@ -25,14 +25,6 @@ def _bytes(b):
     if b is None: return b''
     if isinstance(b, str): return b.encode()
     return bytes(b) if isinstance(b, (bytes, bytearray)) else None
-
-# %% ../nbs/03_adapters.ipynb #20fb1c3b
-def _streamed(req):
-    "Whether `req` asks for server-sent events, as an httpx SDK `send`s with `stream=True`"
-    if req.url.params.get('alt') == 'sse': return True
-    if 'json' not in req.headers.get('content-type', '') or b'"stream"' not in req.content: return False
-    try: return json.loads(req.content).get('stream') is True
-    except (ValueError, AttributeError): return False
 
 # %% ../nbs/03_adapters.ipynb #52d9048c
 def _raw(hr):
@@ -203,16 +195,15 @@ def aiohttp_request(orig):
         req,body = _amirror(self, method, str_or_url, kw)
         async def read(): return body if _opt(self, kw, 'auto_decompress') else None
         async def reply(rec): return await _raise_for(self, _replay_class()(replay(rec, req), req), kw)
-        stream = _streamed(req)
         async def finish(res, keep):
-            if stream:
+            if _streams(req, _json(req)):
                 res.content = _ContentTee(res.content, keep.body(res.status, res.headers))
                 return res
             raw = await res.read()
             keep(res.status, res.headers, raw)
             res.content = _reader(raw)
             return res
-        return await ahandle(req, stream, read, lambda: orig(self, method, str_or_url, **kw), reply, finish)
+        return await ahandle(req, None, read, lambda: orig(self, method, str_or_url, **kw), reply, finish)
     return _request
 
 # %% ../nbs/03_adapters.ipynb #c6f085ae

@@ -9,7 +9,7 @@ __all__ = ['doms', 'key_hdrs', 'ignore_fields', 'norm_pats', 'resp_norm_pats', '
            'cachy', 'no_cachy', 'ReplayMiss', 'cachy_stats', 'secret_params']
 
 # %% ../nbs/00_core.ipynb #f020b167
-import atexit,base64,codecs,hashlib,importlib,importlib.abc,json,os,re,sys,threading,time,weakref
+import atexit,base64,codecs,hashlib,importlib,importlib.abc,json,os,re,sys,threading,time,weakref,zlib
 from collections import Counter
 from contextvars import ContextVar
 from contextlib import contextmanager
@@ -17,7 +17,7 @@ from dataclasses import dataclass,field
 from datetime import timedelta
 from fnmatch import fnmatchcase
 from functools import cache,partial
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit,urlencode,parse_qsl
 import httpx
 try: import httpx2
 except ImportError: httpx2 = None
@@ -143,6 +143,11 @@ def _url(req):
     ps = [(k,v) for k,v in u.params.multi_items() if not secret_param(k)]
     return str(u.copy_with(params=ps)) if len(ps) < len(u.params.multi_items()) else str(u)
 
+def _key_url(req):
+    "`_url(req)` as the key holds it: the query's parameters in order of name, encoded one way, as the server reads them"
+    base,q,qs = _url(req).partition('?')
+    return base + q + urlencode(sorted(parse_qsl(qs, keep_blank_values=True), key=lambda p: p[0])) if q else base
+
 # %% ../nbs/00_core.ipynb #1b2e6c90
 key_hdrs = ['anthropic-beta', 'anthropic-version', 'openai-beta']
 
@@ -183,23 +188,61 @@ def _drop(o, ks):
         else: del o[i]
 
 # %% ../nbs/00_core.ipynb #2f7b0d35
-def _json(req):
-    "The JSON body of `req` (read) without `ignore_fields`, or `None` if it has none"
+def _content(req):
+    "The body of `req` (read) as its client wrote it: decompressed, when the client compressed it with gzip or deflate"
+    c,e = req.content,req.headers.get('content-encoding')
+    if not c or e not in ('gzip', 'deflate'): return c
+    try: return zlib.decompress(c, 47)
+    except zlib.error: return c
+
+# %% ../nbs/00_core.ipynb #17ce35c0
+def _num(s):
+    "A JSON number written as a float (`1.0`, `2e3`), as a value: an `int` when it is whole, since `1.0` and `1` mean the same"
+    f = float(s)
+    return int(f) if f.is_integer() and abs(f) < 2**53 else f
+
+# %% ../nbs/00_core.ipynb #e340e3e6
+_link_keys = {'tool_call_id', 'tool_use_id', 'call_id', 'toolUseId'}
+_link_types = {'function', 'tool_use', 'server_tool_use', 'mcp_tool_use', 'function_call', 'custom_tool_call'}
+_link_marks = (b'tool_call', b'tool_use', b'call_id', b'functionCall', b'functionResponse', b'toolUse')
+
+def _links(o, ids):
+    "`o` with the ids that link a tool call to its result renamed, in place, by order of first appearance, `ids` mapping each seen to its name"
+    if isinstance(o, list):
+        for v in o: _links(v, ids)
+    elif isinstance(o, dict):
+        ks = [k for k in o if k in _link_keys] + (['id'] if o.get('type') in _link_types else [])
+        for k in ks:
+            if isinstance(v := o[k], str): o[k] = ids.setdefault(v, f'id{len(ids)+1}')
+        for k,v in o.items():
+            if k in ('functionCall', 'functionResponse') and isinstance(v, dict) and isinstance(v.get('id'), str): v['id'] = ids.setdefault(v['id'], f'id{len(ids)+1}')
+            if isinstance(v, (dict, list)): _links(v, ids)
+    return o
+
+# %% ../nbs/00_core.ipynb #b9cbc62f
+def _json(req, key2=False):
+    "The JSON body of `req` (read) without `ignore_fields`, or `None` if it has none; with `key2`, read as key 2 read it (as sent, ids kept)"
     if 'json' not in req.headers.get('content-type', ''): return None
-    try: o = json.loads(req.content)
+    try: o = json.loads(req.content) if key2 else json.loads(c := _content(req), parse_float=_num)
     except (ValueError, RecursionError): return None
     for f in ignore_fields: _drop(o, f.split('.'))
-    return o
+    if key2 or not isinstance(o, dict): return o
+    o.pop('prompt_cache_key', None)
+    return _links(o, {}) if any(m in c for m in _link_marks) else o
 
 _canon = json.JSONEncoder(sort_keys=True, separators=(',',':'), ensure_ascii=False).encode
 
 # %% ../nbs/00_core.ipynb #3a8c1e46
-def _body(req):
-    "The body of `req` (read) as text, normalised so that equal requests give equal text"
-    if (js := _json(req)) is not None: return _canon(js)
-    c = req.content
+def _text(req, js, key2=False):
+    "The body of `req` as text for its key, given its JSON `js` (from `_json`): `js` dumped canonically, else the content with a constant multipart boundary"
+    if js is not None: return _canon(js)
+    c = req.content if key2 else _content(req)
     if b := _boundary(req.headers.get('content-type', '')): c = c.replace(b, b'cachy-boundary')
     return c.decode('utf-8', 'surrogateescape')
+
+def _body(req, key2=False):
+    "The body of `req` (read) as text, normalised so that equal requests give equal text"
+    return _text(req, _json(req, key2), key2)
 
 # %% ../nbs/00_core.ipynb #f644493b
 _path_head = r'''(?<![^\s"'(=,\[])(?:[A-Za-z]:)?(?:[\\/]+[^\\/\s"'<>|*?:]+)*?[\\/]+'''
@@ -219,7 +262,7 @@ norm_pats = [
     (r'''(?<![^\s"'(=,\[])(?:/home/''' + _path_seg + r'|/Users/' + _path_seg + r'|[A-Za-z]:[\\/]+Users[\\/]+' + _path_seg + r'|/root)(?=[\\/])', '~',
      ('/home/', '/Users/', 'Users\\', '/root/')),
 ]
-_default_pats = tuple(norm_pats)
+_default_pats = _key2_pats = tuple(norm_pats)
 
 # %% ../nbs/00_core.ipynb #3c2d6e84
 _rx = cache(re.compile)
@@ -233,13 +276,39 @@ def _norm(s, pats=None):
     return s
 
 # %% ../nbs/00_core.ipynb #a12d0b0b
-_key_version = 'cachy key 2'
+_key_version = 'cachy key 3'
+_stream_paths = (':streamGenerateContent', ':streamRawPredict', ':serverStreamingPredict', '/invoke-with-response-stream', '/converse-stream')
 
-def _key(req, is_stream=False, pats=None):
-    "The cache key of `req`, whose body has been read, normalised with `pats` (default `norm_pats`)"
-    h = ''.join(f'{k}: {v}\n' for k,v in _key_headers(req).items())
-    parts = _key_version, req.method, _url(req), 'stream' if is_stream else '', h, _norm(_body(req), pats)
-    return hashlib.sha256('\n'.join(parts).encode('utf-8', 'surrogatepass')).hexdigest()[:20]
+def _streams(req, js):
+    "Whether `req`, with JSON body `js`, asks for its answer as a stream of events: in its body, its URL, or an `accept` of events only"
+    if isinstance(js, dict) and js.get('stream') is True: return True
+    u = req.url
+    if u.path.endswith(_stream_paths) or b'sse' in u.query and u.params.get('alt') == 'sse': return True
+    a = req.headers.get('accept', '')
+    return 'event-stream' in a and 'json' not in a
+
+def _hdr_lines(req):
+    "The `key_hdrs` headers of `req` as the key hashes them, a line each"
+    return ''.join(f'{k}: {v}\n' for k,v in _key_headers(req).items())
+
+def _hash(parts, n):
+    "The first `n` hex digits of the SHA-256 of `parts`, one per line"
+    return hashlib.sha256('\n'.join(parts).encode('utf-8', 'surrogatepass')).hexdigest()[:n]
+
+def _key(req, is_stream=None, pats=None):
+    "The cache key of `req`, whose body has been read, normalised with `pats` (default `norm_pats`); `is_stream`, pycachy's argument, changes nothing"
+    js = _json(req)
+    return _hash((_key_version, req.method, _key_url(req), 'stream' if _streams(req, js) else '', _hdr_lines(req), _norm(_text(req, js), pats)), 24)
+
+# %% ../nbs/00_core.ipynb #95fde0d4
+def _added_pats():
+    "The patterns the user added to `norm_pats`"
+    return [p for p in norm_pats if p not in _default_pats]
+
+def _key2(req, stream, pats=None):
+    "The key version 2 gave `req` when its client's `send` got `stream`, normalised with `pats` (default: key 2's own and those the user added)"
+    pats = [*_key2_pats, *_added_pats()] if pats is None else pats
+    return _hash(('cachy key 2', req.method, _url(req), 'stream' if stream else '', _hdr_lines(req), _norm(_body(req, key2=True), pats)), 20)
 
 # %% ../nbs/00_core.ipynb #d22c2387
 def _recordable(status):
@@ -270,9 +339,10 @@ def _payload(req):
     "The body of `req` as a sketch holds it: its JSON, else its normalised text"
     return js if (js := _json(req)) is not None else _body(req)
 
-def _sketch(req, stream):
+def _sketch(req):
     "What a record keeps of request `req`"
-    return sketch(_payload(req), _key_headers(req), stream, _norm)
+    js = _json(req)
+    return sketch(js if js is not None else _text(req, js), _key_headers(req), _streams(req, js), _norm)
 
 # %% ../nbs/00_core.ipynb #7a2b7c9e
 resp_norm_pats = []
@@ -312,13 +382,13 @@ def _norm_resp(txt):
     return '\n'.join(map(_prune_line, txt.split('\n')))
 
 # %% ../nbs/00_core.ipynb #0d3e5f17
-def _record(hdrs, key, req, stream, status, headers, raw, **extra):
+def _record(hdrs, key, req, status, headers, raw, **extra):
     "The record of a response to `req` with `status`, `headers` (of which it keeps `hdrs`), decoded body `raw` (bytes) and `extra` fields"
     ct = headers.get('content-type', '')
     text = (not raw or any(t in ct for t in _text_types)) and _utf8(raw)
     if text and (resp_norm_pats or _typed(raw)): raw = _norm_resp(raw.decode())
     return dict(key=key, response=raw, status_code=status, binary=not text, headers={k.lower():v for k,v in headers.items() if k.lower() in hdrs},
-                method=req.method, url=_url(req), **extra, req=_sketch(req, stream))
+                method=req.method, url=_url(req), **extra, req=_sketch(req))
 
 # %% ../nbs/00_core.ipynb #03acedf9
 def _mod(req):
@@ -350,9 +420,10 @@ def _mode(mode=None, offline=None):
     return 'replay','offline' if offline else 'CACHY_OFFLINE'
 
 # %% ../nbs/00_core.ipynb #e9a6a286
-def _compared(store, ks, req, stream):
+def _compared(store, ks, req):
     "What the closest of the entries `ks` of `store` (recorded for the method and URL of `req`) says of why `req` missed"
-    best = closest([(k,s) for k in ks if isinstance(s := (store.get(k) or {}).get('req'), dict)], _payload(req), _key_headers(req), stream, _norm)
+    js = _json(req)
+    best = closest([(k,s) for k in ks if isinstance(s := (store.get(k) or {}).get('req'), dict)], _payload(req), _key_headers(req), _streams(req, js), _norm)
     if best is None: return f"{_are(len(ks), 'entry is', 'entries are')} recorded for this method and URL, by an earlier cachy that kept no sketch of the request."
     k,ds = best
     which = "the one entry" if len(ks) == 1 else f"the closest of the {len(ks)} entries"
@@ -368,15 +439,16 @@ def _are(n, one, many):
 # %% ../nbs/00_core.ipynb #4d7f2b96
 _before = {_frame_line: (r'\bline \d+, in\b', 'line N, in', 'line '), _repr_addr: (r'\b0x[0-9a-fA-F]{6,16}\b', '0xADDR', '0x')}
 
-def _why(store, key, req, stream):
+def _why(store, key, req):
     "Why `req`, with `key`, is not in `store`"
     if store.err: return f"The file could not be read: {store.err}."
     ks = store.keys_for(req.method, _url(req))
-    why = _compared(store, ks, req, stream) if ks else "Nothing is recorded for this method and URL."
+    why = _compared(store, ks, req) if ks else "Nothing is recorded for this method and URL."
     if not ks and (n := sum(len(k) == 8 for k in store)):
         why += (f" {_are(n, 'entry was', 'entries were')} recorded by pycachy, which kept no method or URL, so they cannot be compared;"
                 " debug=True shows the pycachy keys tried for each call.")
-    if (old := _key(req, stream, [_before.get(p, p) for p in norm_pats])) != key and old in store:
+    pats = [*(_before.get(p, p) for p in _key2_pats), *_added_pats()]
+    if 20 in store.lengths and (old := next((k for s in (False, True) if (k := _key2(req, s, pats)) in store), None)):
         why += (f"\nAn entry recorded by an earlier cachy (key {old}) matches this call once every 0x number and 'line N, in' is taken"
                 " for noise, as that cachy took them: it may answer another question, so it is not served.")
     return why
@@ -390,10 +462,10 @@ def _advice(src):
     return f"To record it, run this call once with network access in record mode: {_hows.get(src, _hows['mode='])}."
 
 # %% ../nbs/00_core.ipynb #1f8a6e17
-def _miss(c, key, req, stream):
+def _miss(c, key, req):
     "The `ReplayMiss` for `req`, which has `key`, under configuration `c`"
     head = f"cachy (replay mode): no recorded response for {req.method} {_url(req)} (key {key}) in {c.store.path}."
-    return ReplayMiss(f"{head}\n{_why(c.store, key, req, stream)}", _advice(c.mode_from))
+    return ReplayMiss(f"{head}\n{_why(c.store, key, req)}", _advice(c.mode_from))
 
 def _sealed(src, req, why):
     "The `ReplayMiss` for `req`, which would reach the network in offline mode (set by `src`), because `why`"
@@ -536,8 +608,8 @@ def _nth(key, restart=False):
 
 # %% ../nbs/00_core.ipynb #7b4c3d58
 def _seq_key(key, n):
-    "The key of answer `n` (from 2) of the sequence of polls whose first answer has `key`"
-    return hashlib.sha256(f'{_key_version} poll {n} of {key}'.encode()).hexdigest()[:20]
+    "The key of answer `n` (from 2) of the sequence of polls whose first answer has `key`, made the way that key was (version 2 or 3)"
+    return hashlib.sha256(f"{'cachy key 2' if len(key) == 20 else _key_version} poll {n} of {key}".encode()).hexdigest()[:len(key)]
 
 # %% ../nbs/00_core.ipynb #1b7e4a90
 def _unended(c, key, req, last):
@@ -576,23 +648,21 @@ def _polled(req, status, headers, raw, seq):
     return dict(seq=seq[1], polling=busy) if busy or seq[1] > 1 else {}
 
 # %% ../nbs/00_core.ipynb #88b14622
-def _lookup(c, req, stream):
+def _lookup(c, req, sent=None):
     "`(key, record, seq)`: the record on a hit, else `None`, the key to record the live answer under and its `seq`; `ReplayMiss` in replay mode"
-    key,seq = _key(req, stream),None
+    key,seq = _key(req),None
     if c.mode == 'refresh': key,seq = _again(key, req)
-    elif (rec := c.store.find(key, whole=False)) is not None:
-        k,rec,seq = _poll(c, key, rec, req) if rec.get('seq') else (key,rec,None)
+    else:
+        k,rec,how = key,c.store.find(key, whole=False),None
+        if rec is None and (old := _earlier(c, key, req, sent)): k,rec,how = old
         if rec is not None:
-            with _clock: _hits[c.store, k] += 1
-            _note(c.debug, 'hit', k, req, c.debug and _said(*_figures(rec)[:2]) + (f"; poll {seq[1]}" if seq else ''))
-            _used(c.used, k)
-            return k,rec,None
-        key = k
-    elif (rec := _earlier(c, key, req, stream)) is not None: return key,rec,None
-    elif req.method == 'GET': seq = key,_nth(key, restart=True)
+            if rec.get('seq'): k,rec,seq = _poll(c, k, rec, req)
+            if rec is not None: return _hit(c, key, k, rec, req, seq, how)
+            key = k
+        elif req.method == 'GET': seq = key,_nth(key, restart=True)
     if c.mode == 'replay':
         _note(c.debug, 'replay_failure', key, req)
-        raise _miss(c, key, req, stream)
+        raise _miss(c, key, req)
     _note(c.debug, 'miss', key, req)
     return key,None,seq
 
@@ -616,28 +686,48 @@ def _unsaved(status, headers, raw):
         return f"the body reports an error that may differ next time: {e[1]} ({e[0]})"
 
 # %% ../nbs/00_core.ipynb #4c1d0e25
-def _save(c, key, req, stream, status, headers, raw, seq=None, took=None):
+def _save(c, key, req, status, headers, raw, seq=None, took=None):
     "Record the live response to `req` with `status`, `headers` and body `raw`, if the next run would get it again"
     if why := _unsaved(status, headers, raw): return _note(c.debug, 'unrecorded', key, req, why)
     extra = _cost(req, headers, raw, took) | _polled(req, status, headers, raw, seq)
-    if _write(c.store, _record(c.hdrs, key, req, stream, status, headers, raw, **extra), replace=c.mode=='refresh'):
+    if _write(c.store, _record(c.hdrs, key, req, status, headers, raw, **extra), replace=c.mode=='refresh'):
         _note(c.debug, 'recorded', key, req)
         _used(c.used, key)
 
 # %% ../nbs/00_core.ipynb #4f1e2a3b
-def _earlier(c, key, req, stream):
-    "The record made for `req` under an earlier key, recorded under `key` too in record mode; `None` if there is none"
+def _earlier_keys(req, sent, lengths):
+    "`(key, how)` for each key an earlier cachy or pycachy gave `req` (`send` given `stream=sent`, or either flag), of the `lengths` wanted, the likeliest first"
+    s,extra,ks = _streams(req, _json(req)),[p[:2] for p in _added_pats()],{}
+    flags = dict.fromkeys((sent, s, not s))
+    if 20 in lengths:
+        for f in flags: ks.setdefault(_key2(req, f), 'cachy key 2')
+    for f in flags:
+        for k,how in earlier_keys(req, f, extra, lengths): ks.setdefault(k, how)
+    return ks.items()
+
+def _earlier(c, key, req, sent=None):
+    "`(earlier key, record, how)` for the record an earlier cachy or pycachy made for `req`, whose key is `key`, or `None`"
     if not (ls := c.store.lengths - {len(key)}): return None
-    extra = [p[:2] for p in norm_pats if p not in _default_pats]
-    for k,how in earlier_keys(req, stream, extra, ls):
-        if (rec := c.store.get(k)) is not None: break
-    else: return None
+    for k,how in _earlier_keys(req, sent, ls):
+        if (rec := c.store.get(k)) is not None: return k,rec,how
+
+# %% ../nbs/00_core.ipynb #39e7fa41
+def _copy(c, key, req, rec):
+    "Record `rec`, found under an earlier key, under `key` too, by our rules: whether the file holds it now"
     st,raw = rec.get('status_code', 200),base64.b64decode(rec['response']) if rec.get('binary') else rec['response'].encode()
-    hs = {h.lower():v for h,v in (rec.get('headers') or {}).items()}
-    moved = c.mode == 'record' and _recordable(st) and _write(c.store, _record(c.hdrs, key, req, stream, st, hs, raw)) is not None
-    _note(c.debug, 'hit', k, req, how + (f"; copied to {key}" if moved else ''))
-    _used(c.used, key if moved else k)
-    return rec
+    if not _recordable(st): return False
+    hs,extra = {h.lower():v for h,v in (rec.get('headers') or {}).items()},{f:rec[f] for f in ('took', 'usage') if f in rec}
+    return _write(c.store, _record(c.hdrs, key, req, st, hs, raw, **extra)) is not None
+
+def _hit(c, key, k, rec, req, seq=None, how=None):
+    "Count the hit of `req` (key `key`) on record `rec` under key `k`, found `how` if under an earlier key, which record mode copies to `key`"
+    moved = bool(how) and not seq and c.mode == 'record' and _copy(c, key, req, rec)
+    if moved: k = key
+    with _clock: _hits[c.store, k] += 1
+    if c.debug: _note(c.debug, 'hit', k, req, '; '.join(filter(None, (how, _said(*_figures(rec)[:2]), seq and f"poll {seq[1]}"))))
+    else: _note(c.debug, 'hit', k, req)
+    _used(c.used, k)
+    return k,rec,None
 
 # %% ../nbs/00_core.ipynb #6a0f2d93
 class _Body:
@@ -661,10 +751,10 @@ _unfinished = weakref.WeakSet()
 # %% ../nbs/00_core.ipynb #5d2e1f36
 class _Recording:
     "What records the live response to one request, sent at `time.perf_counter()` `t0`, or says why it did not"
-    def __init__(self, c, key, req, stream, seq=None, t0=None): self.c,self.key,self.req,self.stream,self.seq,self.t0 = c,key,req,stream,seq,t0
+    def __init__(self, c, key, req, seq=None, t0=None): self.c,self.key,self.req,self.seq,self.t0 = c,key,req,seq,t0
     def __call__(self, status, headers, raw):
         took = None if self.t0 is None else time.perf_counter()-self.t0
-        try: _save(self.c, self.key, self.req, self.stream, status, headers, raw, self.seq, took)
+        try: _save(self.c, self.key, self.req, status, headers, raw, self.seq, took)
         except Exception as e:
             self.skip(f"recording it failed: {e!r}")
             if 'record' not in _warned: _warned.add('record'); warn(f"cachy: could not record a response ({e!r}); the call itself is not affected")
@@ -684,7 +774,7 @@ def handle(req, stream, read, send, reply, finish):
     if rec is not None: return reply(rec)
     t0 = time.perf_counter()
     with no_cachy(): res = send()
-    return finish(res, _Recording(c, key, req, stream, seq, t0))
+    return finish(res, _Recording(c, key, req, seq, t0))
 
 async def ahandle(req, stream, read, send, reply, finish):
     "Answer `req` (an httpx request) from the file, or send it live and record it: the one caching decision, async"
@@ -698,7 +788,7 @@ async def ahandle(req, stream, read, send, reply, finish):
     if rec is not None: return await reply(rec)
     t0 = time.perf_counter()
     with no_cachy(): res = await send()
-    return await finish(res, _Recording(c, key, req, stream, seq, t0))
+    return await finish(res, _Recording(c, key, req, seq, t0))
 
 # %% ../nbs/00_core.ipynb #95c975ef
 def finish_in_thread(close):

@@ -158,4 +158,4 @@ def test_key1_file_replays(srv, tmp_path, monkeypatch):
         finally: disable_cachy()
     assert srv.total == 0
     ks = [len(r['key']) for r in recs(d/'cachy.jsonl')]
-    assert ks == [16]*11 + [20]*11
+    assert ks == [16]*11 + [24]*11

@@ -55,7 +55,7 @@ def test_replay_miss(call, srv, on, oai, ant, cfile):
     assert f'POST {srv.url}{path}' in msg
     assert 'record' in msg
     assert 'Nothing is recorded' in msg
-    key = re.search(r'key ([0-9a-f]{20})', msg)[1]
+    key = re.search(r'key ([0-9a-f]{24})', msg)[1]
     on(mode='record')
     f(oai, ant, srv)
     assert recs(cfile)[0]['key'] == key

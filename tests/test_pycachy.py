@@ -189,7 +189,7 @@ def test_fixture_migrates(v, srv, tmp_path, proxied):
     assert replay(srv, d, mode='record') == want
     new = recs(d/'cachy.jsonl')[len(old):]
     assert len(new) == 11
-    assert all(len(r['key']) == 20 and set(r['headers']) <= {'content-type', 'x-amzn-errortype'} for r in new)
+    assert all(len(r['key']) == 24 and set(r['headers']) <= {'content-type', 'x-amzn-errortype'} for r in new)
     assert {r['url'].split('/')[2] for r in new} == {'api.openai.com', 'api.anthropic.com', 'generativelanguage.googleapis.com'}
     assert not any(pycachy_calls.GKEY in r['url'] for r in new)
     only_ours = tmp_path/'ours'
@@ -206,7 +206,7 @@ def test_fixture_prune_drops_migrated(srv, tmp_path, proxied):
     r = cachy('prune', '--cache-dir', d, '--', sys.executable, '-c', code, env=dict(LITELLM_LOCAL_MODEL_COST_MAP='True'), timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith('cachy prune: removed 11 entries'), r.stdout
-    assert all(len(k) == 20 for k in Store(d/'cachy.jsonl').recs)
+    assert all(len(k) == 24 for k in Store(d/'cachy.jsonl').recs)
     assert replay(srv, d) == want
 
 if __name__ == '__main__':

@@ -83,7 +83,7 @@ def test_debug_line_says_what_a_hit_saved(srv, on, oai, capsys):
     on(debug=True)
     for _ in range(2): oai.chat.completions.create(model='gpt-x', messages=msgs('say'))
     hit = capsys.readouterr().out.splitlines()[2]
-    assert re.fullmatch(r"cachy HIT \w{20} POST http://127\.0\.0\.1:\d+/v1/chat/completions gpt-x 'say' \(saved [2-9]\d\d ms, 12 tokens\)", hit), hit
+    assert re.fullmatch(r"cachy HIT \w{24} POST http://127\.0\.0\.1:\d+/v1/chat/completions gpt-x 'say' \(saved [2-9]\d\d ms, 12 tokens\)", hit), hit
 
 def test_summary_reads_in_a_notebook(srv, tmp_path, oai):
     "`cachy_stats()` shows as one line that says what the hits saved and which file"

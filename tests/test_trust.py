@@ -148,6 +148,28 @@ def test_key2_file_replays(srv, tmp_path, monkeypatch):
     assert srv.total == 0
     assert (d/'cachy.jsonl').read_bytes() == before
 
+def test_key2_file_migrates(srv, tmp_path, monkeypatch, capsys):
+    "In record mode the key-2 file, recorded when keys hashed `send`'s stream flag (anthropic 2.17 now sends every request with `stream=True`), is answered and copied under key 3"
+    import pycachy_calls,noise_calls
+    for k in ('HTTP_PROXY', 'http_proxy'): monkeypatch.setenv(k, '')
+    d = tmp_path/'cache'
+    shutil.copytree(here/'fixtures'/'cachy-key2', d)
+    want = json.loads((d/'out.json').read_text())
+    old = {r['key']: r for r in recs(d/'cachy.jsonl')}
+    pycachy_calls.via(srv.url)
+    for mode in ('record', 'replay'):
+        enable_cachy(cache_dir=d, mode=mode, debug=True)
+        try: assert noise_calls.run() == want
+        finally: disable_cachy()
+        out = capsys.readouterr().out
+        if mode == 'record': assert out.count('cachy key 2') == len(noise_calls.frames)+2, out
+        else: assert 'cachy key 2' not in out, out
+    assert srv.total == 0
+    new = [r for r in recs(d/'cachy.jsonl') if r['key'] not in old]
+    assert len(new) == len(noise_calls.frames)+2
+    assert all(len(r['key']) == 24 for r in new)
+    assert {r['response'] for r in new} <= {r['response'] for r in old.values()}
+
 def test_key2_merged_entry_is_not_served(srv, tmp_path, monkeypatch):
     "An entry that the earlier, broader patterns keyed (a bare 0x number) is not served; the miss says why"
     import pycachy_calls,noise_calls
