@@ -135,18 +135,14 @@ def _allowed(url, ds):
 # %% ../nbs/00_core.ipynb #9b8a8b62
 _all_ = ['secret_params']
 
-def _url(req):
-    "The URL of `req` without user name, password, or the query parameters that `secret_params` names"
+def _url(req, key=False):
+    "The URL of `req` without user name, password, or the query parameters that `secret_params` names; as the key holds it if `key`: the parameters in order of name, encoded one way"
     u = req.url
     if u.userinfo: u = u.copy_with(userinfo=b'')
     if not u.query: return str(u)
     ps = [(k,v) for k,v in u.params.multi_items() if not secret_param(k)]
+    if key: return str(u.copy_with(query=None)) + ('?' + urlencode(sorted(ps, key=lambda p: p[0])) if ps else '')
     return str(u.copy_with(params=ps)) if len(ps) < len(u.params.multi_items()) else str(u)
-
-def _key_url(req):
-    "`_url(req)` as the key holds it: the query's parameters in order of name, encoded one way, as the server reads them"
-    base,q,qs = _url(req).partition('?')
-    return base + q + urlencode(sorted(parse_qsl(qs, keep_blank_values=True), key=lambda p: p[0])) if q else base
 
 # %% ../nbs/00_core.ipynb #1b2e6c90
 key_hdrs = ['anthropic-beta', 'anthropic-version', 'openai-beta']
@@ -157,15 +153,26 @@ def _hval(v):
     return ','.join(sorted({i.strip() for i in v.split(',')} - {''})) if ',' in v else v.strip()
 
 # %% ../nbs/00_core.ipynb #7b0e2d94
-_hdr_names = {}
+_hdr_names,_read_hdrs = {},('content-type', 'content-encoding', 'accept')
 
-def _key_headers(req):
-    "`{name: value}` of the headers of `req` that `key_hdrs` names"
-    if (ks := _hdr_names.get(t := tuple(key_hdrs))) is None: ks = _hdr_names[t] = {h.lower().encode() for h in t}
-    d = {}
-    for k,v in req.headers.raw:
-        if (k := k.lower()) in ks: d[k] = d[k]+b', '+v if k in d else v
-    return {k.decode():_hval(v.decode('latin-1')) for k,v in sorted(d.items())}
+def _names():
+    "`(names _heads reads as bytes, names key_hdrs holds)`, made once per `key_hdrs`"
+    if (r := _hdr_names.get(t := tuple(key_hdrs))) is None:
+        ks = {h.lower() for h in t}
+        r = _hdr_names[t] = {n.encode() for n in (*ks, *_read_hdrs)},ks
+    return r
+
+def _heads(req):
+    "`{name: value}` of the headers of `req` that the key reads, names lower-case, the values of a repeated header joined"
+    ns,d = _names()[0],{}
+    for _,k,v in req.headers._list:
+        if k in ns: d[k] = d[k]+b', '+v if k in d else v
+    return {k.decode():v.decode('latin-1') for k,v in d.items()}
+
+def _key_headers(req, hs=None):
+    "`{name: value}` of the headers of `req` that `key_hdrs` names, from `hs`, its `_heads`, if given"
+    ks = _names()[1]
+    return {k:_hval(v) for k,v in sorted((_heads(req) if hs is None else hs).items()) if k in ks}
 
 # %% ../nbs/00_core.ipynb #2f2056ed
 def _boundary(ct):
@@ -190,8 +197,8 @@ def _drop(o, ks):
 # %% ../nbs/00_core.ipynb #2f7b0d35
 def _content(req):
     "The body of `req` (read) as its client wrote it: decompressed, when the client compressed it with gzip or deflate"
-    c,e = req.content,req.headers.get('content-encoding')
-    if not c or e not in ('gzip', 'deflate'): return c
+    c = req.content
+    if not c or c[0] not in (0x1f, 0x78) or req.headers.get('content-encoding') not in ('gzip', 'deflate'): return c
     try: return zlib.decompress(c, 47)
     except zlib.error: return c
 
@@ -204,14 +211,14 @@ def _num(s):
 # %% ../nbs/00_core.ipynb #e340e3e6
 _link_keys = {'tool_call_id', 'tool_use_id', 'call_id', 'toolUseId'}
 _link_types = {'function', 'tool_use', 'server_tool_use', 'mcp_tool_use', 'function_call', 'custom_tool_call'}
-_link_marks = (b'tool_call', b'tool_use', b'call_id', b'functionCall', b'functionResponse', b'toolUse')
+
 
 def _links(o, ids):
     "`o` with the ids that link a tool call to its result renamed, in place, by order of first appearance, `ids` mapping each seen to its name"
     if isinstance(o, list):
         for v in o: _links(v, ids)
     elif isinstance(o, dict):
-        ks = [k for k in o if k in _link_keys] + (['id'] if o.get('type') in _link_types else [])
+        ks = [k for k in o if k in _link_keys] + (['id'] if 'id' in o and o.get('type') in _link_types else [])
         for k in ks:
             if isinstance(v := o[k], str): o[k] = ids.setdefault(v, f'id{len(ids)+1}')
         for k,v in o.items():
@@ -220,15 +227,18 @@ def _links(o, ids):
     return o
 
 # %% ../nbs/00_core.ipynb #b9cbc62f
-def _json(req, key2=False):
-    "The JSON body of `req` (read) without `ignore_fields`, or `None` if it has none; with `key2`, read as key 2 read it (as sent, ids kept)"
-    if 'json' not in req.headers.get('content-type', ''): return None
-    try: o = json.loads(req.content) if key2 else json.loads(c := _content(req), parse_float=_num)
+_decode = json.JSONDecoder(parse_float=_num).decode
+
+def _json(req, key2=False, hs=None):
+    "The JSON body of `req` (read) without `ignore_fields`, or `None` if it has none; with `key2`, read as key 2 read it (as sent, ids kept); `hs`: its `_heads`"
+    if 'json' not in (req.headers if hs is None else hs).get('content-type', ''): return None
+    c = req.content if key2 else _content(req)
+    try: o = json.loads(c) if key2 else _decode(c.decode('utf-8' if c[:1] in b'{[' else json.detect_encoding(c), 'surrogatepass'))
     except (ValueError, RecursionError): return None
     for f in ignore_fields: _drop(o, f.split('.'))
     if key2 or not isinstance(o, dict): return o
     o.pop('prompt_cache_key', None)
-    return _links(o, {}) if any(m in c for m in _link_marks) else o
+    return _links(o, {}) if b'tool' in c or b'unction' in c else o
 
 _canon = json.JSONEncoder(sort_keys=True, separators=(',',':'), ensure_ascii=False).encode
 
@@ -276,35 +286,41 @@ def _norm(s, pats=None):
     return s
 
 # %% ../nbs/00_core.ipynb #a12d0b0b
-_key_version = 'cachy key 3'
 _stream_paths = (':streamGenerateContent', ':streamRawPredict', ':serverStreamingPredict', '/invoke-with-response-stream', '/converse-stream')
 
-def _streams(req, js):
-    "Whether `req`, with JSON body `js`, asks for its answer as a stream of events: in its body, its URL, or an `accept` of events only"
+def _streams(req, js, hs=None):
+    "Whether `req`, with JSON body `js` (and `_heads` `hs`), asks for its answer as a stream of events: in its body, its URL, or an `accept` of events only"
     if isinstance(js, dict) and js.get('stream') is True: return True
     u = req.url
-    if u.path.endswith(_stream_paths) or b'sse' in u.query and u.params.get('alt') == 'sse': return True
-    a = req.headers.get('accept', '')
+    if b'tream' in (p := u.raw_path) and u.path.endswith(_stream_paths) or b'alt=sse' in p and u.params.get('alt') == 'sse': return True
+    a = (req.headers if hs is None else hs).get('accept', '')
     return 'event-stream' in a and 'json' not in a
 
-def _hdr_lines(req):
-    "The `key_hdrs` headers of `req` as the key hashes them, a line each"
-    return ''.join(f'{k}: {v}\n' for k,v in _key_headers(req).items())
+# %% ../nbs/00_core.ipynb #6166fae3
+def _hdr_lines(req, hs=None):
+    "The `key_hdrs` headers of `req` (whose `_heads` are `hs`, if given) as the key hashes them, a line each"
+    return ''.join(f'{k}: {v}\n' for k,v in _key_headers(req, hs).items())
 
+# %% ../nbs/00_core.ipynb #e93a2584
 def _hash(parts, n):
     "The first `n` hex digits of the SHA-256 of `parts`, one per line"
     return hashlib.sha256('\n'.join(parts).encode('utf-8', 'surrogatepass')).hexdigest()[:n]
 
+# %% ../nbs/00_core.ipynb #a6e7db99
+_key_version = 'cachy key 3'
+
 def _key(req, is_stream=None, pats=None):
     "The cache key of `req`, whose body has been read, normalised with `pats` (default `norm_pats`); `is_stream`, pycachy's argument, changes nothing"
-    js = _json(req)
-    return _hash((_key_version, req.method, _key_url(req), 'stream' if _streams(req, js) else '', _hdr_lines(req), _norm(_text(req, js), pats)), 24)
+    hs = _heads(req)
+    js = _json(req, hs=hs)
+    return _hash((_key_version, req.method, _url(req, key=True), 'stream' if _streams(req, js, hs) else '', _hdr_lines(req, hs), _norm(_text(req, js), pats)), 24)
 
 # %% ../nbs/00_core.ipynb #95fde0d4
 def _added_pats():
     "The patterns the user added to `norm_pats`"
     return [p for p in norm_pats if p not in _default_pats]
 
+# %% ../nbs/00_core.ipynb #1689ddec
 def _key2(req, stream, pats=None):
     "The key version 2 gave `req` when its client's `send` got `stream`, normalised with `pats` (default: key 2's own and those the user added)"
     pats = [*_key2_pats, *_added_pats()] if pats is None else pats

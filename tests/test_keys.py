@@ -73,17 +73,28 @@ def test_azure_sas(srv, on, cfile):
     assert srv.total == 1
     assert recs(cfile)[0]['url'] == srv.url+'/openai/files?api-version=2024-10-21'
 
-def test_ignore_fields(srv, on, oai, monkeypatch):
-    "Ids a client invents for tool calls, left out of the key with a `*` path, no longer make every run miss"
+def test_link_ids_share_an_entry(srv, on, oai, cfile):
+    "Ids a client invents to link a tool call to its result (LiteLLM's, pydantic-ai's) change nothing: one entry, which replays"
     on()
     def ask(i):
         m = [{'role': 'user', 'content': 'weather?'},
              {'role': 'assistant', 'content': None, 'tool_calls': [{'id': f'call_{i}', 'type': 'function', 'function': {'name': 'w', 'arguments': '{}'}}]},
              {'role': 'tool', 'tool_call_id': f'call_{i}', 'content': 'sunny'}]
         return oai.chat.completions.create(model='gpt-x', messages=m).choices[0].message.content
+    a,b = ask(1),ask(2)
+    assert srv.total == 1
+    assert a == b
+    on(mode='replay')
+    assert ask(3) == a
+    assert srv.total == 1
+
+def test_ignore_fields(srv, on, oai, monkeypatch):
+    "A field a client invents per run, left out of the key with a `*` path, no longer makes every run miss"
+    on()
+    def ask(i): return oai.chat.completions.create(model='gpt-x', messages=msgs('hi'), extra_body={'metadata': {'run': f'r{i}', 'app': 'x'}}).choices[0].message.content
     ask(1), ask(2)
     assert srv.total == 2
-    monkeypatch.setattr(cachy.core, 'ignore_fields', ['messages.*.tool_calls.*.id', 'messages.*.tool_call_id'])
+    monkeypatch.setattr(cachy.core, 'ignore_fields', ['metadata.run'])
     a,b = ask(3),ask(4)
     assert srv.total == 3
     assert a == b
