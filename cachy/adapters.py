@@ -12,12 +12,31 @@ import asyncio,io,json,sys
 from functools import cache
 from urllib.parse import urlencode
 import httpx
-from .core import handle,ahandle,replay,finish_in_thread,finish_on_loop,running_loop,_streams,_json
+from .core import handle,ahandle,replay,finish_in_thread,finish_on_loop,running_loop,ours_at,_streams,_json
+
+# %% ../nbs/03_adapters.ipynb #348bef4b
+def _at(url):
+    "`url` as an httpx URL, or `None` where httpx cannot read it"
+    try: return httpx.URL(str(url))
+    except Exception: return None
+
+# %% ../nbs/03_adapters.ipynb #c813db92
+def _hbytes(v, enc):
+    "Header name or value `v` as bytes, as its client sends it: `enc`-encoded, else UTF-8"
+    if isinstance(v, (bytes, bytearray)): return bytes(v)
+    try: return str(v).encode(enc)
+    except UnicodeEncodeError: return str(v).encode('utf-8', 'surrogatepass')
+
+# %% ../nbs/03_adapters.ipynb #4a8aca0d
+def _headers(hs, enc):
+    "Headers `hs` (a mapping or pairs) as httpx's, each as its client sends it (`_hbytes`)"
+    try: return httpx.Headers(hs, encoding=enc)
+    except (UnicodeEncodeError, TypeError): return httpx.Headers([(_hbytes(k, enc), _hbytes(v, enc)) for k,v in (hs.items() if hasattr(hs, 'items') else hs)])
 
 # %% ../nbs/03_adapters.ipynb #709e792e
-def _mirror(method, url, headers, body):
-    "The httpx request for a request another client sends, so it is keyed and recorded as httpx's are"
-    return httpx.Request(method, str(url), headers=headers, content=body)
+def _mirror(method, url, headers, body, enc='latin-1'):
+    "The httpx request for a request another client sends to httpx URL `url`, its headers as that client encodes them (`enc`), so it is keyed and recorded as httpx's are"
+    return httpx.Request(method, url, headers=_headers(headers, enc), content=body)
 
 # %% ../nbs/03_adapters.ipynb #2dd86321
 def _bytes(b):
@@ -79,34 +98,45 @@ class _RawTee:
 def requests_send(orig):
     "A requests `HTTPAdapter.send` caching around `orig`"
     def send(self, request, stream=False, *args, **kw):
+        def live(): return orig(self, request, stream, *args, **kw)
+        if (u := _at(request.url)) is None or not ours_at(request.method, u): return live()
         body = _bytes(request.body)
-        req = _mirror(request.method, request.url, request.headers, body or b'')
+        req = _mirror(request.method, u, request.headers, body or b'')
         def finish(res, keep):
             if stream: _RawTee(res.raw, keep.body(res.status_code, res.headers))
             else: keep(res.status_code, res.headers, res.content)
             return res
-        return handle(req, stream, lambda: body, lambda: orig(self, request, stream, *args, **kw),
-                      lambda rec: self.build_response(request, _raw(replay(rec, req))), finish)
+        return handle(req, stream, lambda: body, live, lambda rec: self.build_response(request, _raw(replay(rec, req))), finish)
     return send
 
 # %% ../nbs/03_adapters.ipynb #328423c1
-def _abody(data, js):
-    "`(body, content_type)` that aiohttp sends for `data` or `json`; body `None` for streams, files and multipart"
-    if js is not None: return json.dumps(js).encode(), 'application/json'
+def _abody(ses, data, js):
+    "`(body, content_type)` that session `ses` sends for `data` or `json`; body `None` for streams, files, multipart and JSON its serialiser refuses"
+    if js is not None:
+        try: return (f(js) if (f := getattr(ses, '_json_serialize_bytes', None)) else ses.json_serialize(js).encode()), 'application/json'
+        except Exception: return None, 'application/json'
     if isinstance(data, dict) and all(isinstance(v, (str, int, float)) for v in data.values()):
         return urlencode(data).encode(), 'application/x-www-form-urlencoded'
     return _bytes(data), None
 
+# %% ../nbs/03_adapters.ipynb #a9960850
+def _aurl(ses, url):
+    "`(yarl URL, httpx URL)` that session `ses` sends `url` to, or `None` where either cannot read it"
+    try:
+        y = ses._build_url(url)
+        return y,httpx.URL(str(y))
+    except Exception: return None
+
 # %% ../nbs/03_adapters.ipynb #cd0bf383
-def _amirror(ses, method, url, kw):
-    "`(request, body)`: the httpx request for what session `ses` is asked to send, and its body or `None`"
-    body,ct = _abody(kw.get('data'), kw.get('json'))
-    u = ses._build_url(url)
-    if p := kw.get('params'): u = u.extend_query(p)
-    hs = httpx.Headers(ses.headers)
-    hs.update(kw.get('headers') or {})
+def _amirror(ses, method, u, kw):
+    "`(request, body)`: the httpx request for what session `ses` is asked to send to `u` (from `_aurl`), and its body or `None`"
+    body,ct = _abody(ses, kw.get('data'), kw.get('json'))
+    y,url = u
+    if p := kw.get('params'): url = httpx.URL(str(y.extend_query(p)))
+    hs = _headers(ses.headers, 'utf-8')
+    hs.update(_headers(kw.get('headers') or {}, 'utf-8'))
     if ct and 'content-type' not in hs: hs['content-type'] = ct
-    return _mirror(method, u, hs, body or b''), body
+    return _mirror(method, url, hs, body or b'', 'utf-8'), body
 
 # %% ../nbs/03_adapters.ipynb #1f910c01
 def _reader(body):
@@ -192,7 +222,10 @@ async def _raise_for(ses, res, kw):
 def aiohttp_request(orig):
     "An aiohttp `ClientSession._request` caching around `orig`"
     async def _request(self, method, str_or_url, **kw):
-        req,body = _amirror(self, method, str_or_url, kw)
+        def live(): return orig(self, method, str_or_url, **kw)
+        if (u := _aurl(self, str_or_url)) is None or not ours_at(method, u[1]): return await live()
+        try: req,body = _amirror(self, method, u, kw)
+        except Exception: req,body = _mirror(method, u[1], (), b''),None
         async def read(): return body if _opt(self, kw, 'auto_decompress') else None
         async def reply(rec): return await _raise_for(self, _replay_class()(replay(rec, req), req), kw)
         async def finish(res, keep):
@@ -203,14 +236,22 @@ def aiohttp_request(orig):
             keep(res.status, res.headers, raw)
             res.content = _reader(raw)
             return res
-        return await ahandle(req, None, read, lambda: orig(self, method, str_or_url, **kw), reply, finish)
+        return await ahandle(req, None, read, live, reply, finish)
     return _request
 
+# %% ../nbs/03_adapters.ipynb #92a92ad2
+def _untokened(body):
+    "JSON body `body` without its top-level `clientRequestToken`, the idempotency token botocore fills with a fresh uuid"
+    if not body or b'"clientRequestToken"' not in body: return body
+    try: o = json.loads(body)
+    except ValueError: return body
+    return json.dumps(o).encode() if isinstance(o, dict) and o.pop('clientRequestToken', None) is not None else body
+
 # %% ../nbs/03_adapters.ipynb #c6f085ae
-def _aws_mirror(request):
-    "`(request, body)`: the httpx request for botocore's `AWSPreparedRequest` `request`, and its body or `None`"
+def _aws_mirror(request, url):
+    "`(request, body)`: the httpx request for botocore's `AWSPreparedRequest` `request` to httpx URL `url`, and its body or `None`"
     body = _bytes(request.body)
-    return _mirror(request.method, request.url, list(request.headers.items()), body or b''),body
+    return _mirror(request.method, url, list(request.headers.items()), _untokened(body) or b''),body
 
 # %% ../nbs/03_adapters.ipynb #2b4eb70b
 def _aws_response(hr, url):
@@ -223,7 +264,8 @@ def _aws_response(hr, url):
 def botocore_send(orig):
     "A botocore `URLLib3Session.send` caching around `orig`"
     def send(self, request):
-        try: req,body = _aws_mirror(request)
+        if (u := _at(request.url)) is None or not ours_at(request.method, u): return orig(self, request)
+        try: req,body = _aws_mirror(request, u)
         except Exception: return orig(self, request)
         s = bool(request.stream_output)
         def reply(rec):

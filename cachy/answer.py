@@ -268,16 +268,17 @@ def error(raw, content_type=''):
 # %% ../nbs/08_answer.ipynb #2f8e1d4c
 _busy = {'queued', 'in_progress', 'validating', 'validating_files', 'pending', 'running', 'cancelling', 'canceling', 'cancellation_requested',
          'finalizing', 'processing', 'state_pending', 'job_state_queued', 'job_state_pending', 'job_state_running', 'job_state_cancelling',
-         'batch_state_pending', 'batch_state_running'}
+         'batch_state_pending', 'batch_state_running', 'inprogress', 'notstarted', 'notrunning'}
 
 def _busy_state(m):
     "Whether `m` is a dict whose `state` is one of work under way"
     return isinstance(m, dict) and isinstance(s := m.get('state'), str) and s.lower() in _busy
 
 # %% ../nbs/08_answer.ipynb #7e01f7c3
-def unfinished(body):
-    "Whether JSON answer `body` (text or bytes) says the work it reports on is still under way"
-    if not isinstance(o := _loads(body), dict): return False
+def unfinished(body, status=200, content_type='application/json'):
+    "Whether an answer with `status`, `content_type` and `body` (text or bytes) says the work it reports on is still under way"
+    if status == 202: return True
+    if not 200 <= status < 300 or 'json' not in content_type or not isinstance(o := _loads(body), dict): return False
     if o.get('done') is False or any(isinstance(v := o.get(f), str) and v.lower() in _busy for f in ('status', 'processing_status', 'state')): return True
     if not isinstance(n := o.get('name'), str) or 'done' in o or 'error' in o: return False
     return '/operations/' in '/'+n or _busy_state(o.get('metadata'))

@@ -10,7 +10,7 @@ __all__ = ['doms', 'key_hdrs', 'ignore_fields', 'norm_pats', 'resp_norm_pats', '
 
 # %% ../nbs/00_core.ipynb #f020b167
 import atexit,base64,codecs,hashlib,importlib,importlib.abc,json,os,re,sys,threading,time,weakref,zlib
-from collections import Counter
+from collections import Counter,namedtuple
 from contextvars import ContextVar
 from contextlib import contextmanager
 from dataclasses import dataclass,field
@@ -611,6 +611,22 @@ def _ours(c, req):
         _note(c.debug, 'pass', None, req, 'not in doms')
     return ok
 
+# %% ../nbs/00_core.ipynb #11683c3c
+_At = namedtuple('_At', 'method url')
+
+# %% ../nbs/00_core.ipynb #8af2f575
+def ours_at(method, url):
+    "Whether cachy handles a request with `method` to `url` (an httpx URL), decided before its headers and body are read"
+    return _ours(_cfg, _At(method, url))
+
+# %% ../nbs/00_core.ipynb #e819d5bf
+_poll_posts = (':fetchPredictOperation',)
+
+def _is_poll(req):
+    "Whether `req` may be a poll: a `GET`, or a `POST` whose path says it only reads an operation (`_poll_posts`)"
+    m = req.method
+    return m == 'GET' or m == 'POST' and req.url.path.endswith(_poll_posts)
+
 # %% ../nbs/00_core.ipynb #6e1a9d42
 _polls = {}
 
@@ -651,7 +667,7 @@ def _poll(c, key, rec, req):
 # %% ../nbs/00_core.ipynb #0e7f6a81
 def _again(key, req):
     "In refresh mode: `(key, seq)` to record the live answer to `req`, whose key is `key`, under: the next poll's after an answer of a sequence"
-    if req.method != 'GET': return key,None
+    if not _is_poll(req): return key,None
     n = _nth(key, restart='one-shot')
     return _seq_key(key, n) if n > 1 else key,(key, n)
 
@@ -659,7 +675,7 @@ def _again(key, req):
 def _polled(req, status, headers, raw, seq):
     "The fields that place the answer `raw` to `req` in its sequence `seq`, `(first key, n)`: none for a one-shot answer"
     if seq is None: return {}
-    busy = status < 300 and 'json' in headers.get('content-type', '') and answer.unfinished(raw)
+    busy = answer.unfinished(raw, status, headers.get('content-type', ''))
     with _clock: _polls[seq[0]][1] = busy
     return dict(seq=seq[1], polling=busy) if busy or seq[1] > 1 else {}
 
@@ -675,7 +691,7 @@ def _lookup(c, req, sent=None):
             if rec.get('seq'): k,rec,seq = _poll(c, k, rec, req)
             if rec is not None: return _hit(c, key, k, rec, req, seq, how)
             key = k
-        elif req.method == 'GET': seq = key,_nth(key, restart=True)
+        elif _is_poll(req): seq = key,_nth(key, restart=True)
     if c.mode == 'replay':
         _note(c.debug, 'replay_failure', key, req)
         raise _miss(c, key, req)

@@ -10,6 +10,7 @@ import asyncio,json,sys,time
 OKEY = 'sk-test-SECRET-openai-4f1c2a9e7b'
 AKEY = 'sk-ant-test-SECRET-anthropic-8d3e5f0a1c'
 GKEY = 'AIza-test-SECRET-gemini-0b1c2d3e'
+XKEY = 'xai-test-SECRET-grok-6a7b8c9d0e'
 nap = 0.001
 
 def responses(url, cap):
@@ -102,8 +103,56 @@ def operation(url, cap, name=None, client='httpx'):
 
 def operation_httpx2(url, cap, name=None): return operation(url, cap, name, 'httpx2')
 
+def xai_deferred(url, cap):
+    "xAI deferred chat completions with requests, as xAI's REST guide does: create deferred, then GET until it answers 200, not 202"
+    import requests
+    with requests.Session() as s:
+        s.headers['authorization'] = f'Bearer {XKEY}'
+        rid = s.post(url+'/v1/chat/completions', json=dict(model='grok-test', deferred=True, messages=[dict(role='user', content='a slow question')])).json()['request_id']
+        n = 0
+        while n < cap:
+            r,n = s.get(f'{url}/v1/chat/deferred-completion/{rid}'),n+1
+            if r.status_code != 202: break
+            time.sleep(nap)
+    return dict(final=[rid, 'completed' if r.status_code == 200 else r.status_code, r.json()['choices'][0]['message']['content'] if r.status_code == 200 else r.text], polls=n)
+
+def _vertex(url):
+    from google import genai
+    from google.genai import types
+    from google.oauth2.credentials import Credentials
+    return genai.Client(vertexai=True, project='my-project', location='us-central1', credentials=Credentials(token='dummy-token'),
+                        http_options=types.HttpOptions(base_url=url, retry_options=types.HttpRetryOptions(attempts=3)))
+
+def vertex_video(url, cap):
+    "google-genai on Vertex AI: generate a video, then `operations.get` it (a POST to `:fetchPredictOperation`) until it is done"
+    c = _vertex(url)
+    from google.genai import types
+    op,n = c.models.generate_videos(model='veo-test', source=types.GenerateVideosSource(prompt='A cat surfing a wave')),0
+    while not op.done and n < cap:
+        time.sleep(nap)
+        op,n = c.operations.get(op),n+1
+    return dict(final=[op.name, bool(op.done), op.response and op.response.generated_videos[0].video.uri], polls=n)
+
+def _bedrock(url):
+    import boto3
+    from botocore.config import Config
+    return boto3.client('bedrock-runtime', endpoint_url=url, region_name='us-east-1', aws_access_key_id='AKIAIOSFODNN7EXAMPLE',
+                        aws_secret_access_key='dummy-secret', config=Config(retries={'total_max_attempts': 3}))
+
+def bedrock_async(url, cap):
+    "boto3 bedrock-runtime: `start_async_invoke` (botocore adds a fresh `clientRequestToken`), then `get_async_invoke` while it is `InProgress`"
+    c = _bedrock(url)
+    arn = c.start_async_invoke(modelId='amazon.nova-reel-v1:0', modelInput={'taskType': 'TEXT_VIDEO', 'textToVideoParams': {'text': 'A cat surfing a wave'}},
+                               outputDataConfig={'s3OutputDataConfig': {'s3Uri': 's3://bucket/'}})['invocationArn']
+    j,n = c.get_async_invoke(invocationArn=arn),1
+    while j['status'] == 'InProgress' and n < cap:
+        time.sleep(nap)
+        j,n = c.get_async_invoke(invocationArn=arn),n+1
+    return dict(final=[arn, j['status'], j['outputDataConfig']['s3OutputDataConfig']['s3Uri']], polls=n)
+
 flows = dict(responses=responses, responses_async=responses_async, batches=batches, message_batches=message_batches,
-             gemini_batches=gemini_batches, gemini_file=gemini_file, operation=operation, operation_httpx2=operation_httpx2)
+             gemini_batches=gemini_batches, gemini_file=gemini_file, operation=operation, operation_httpx2=operation_httpx2,
+             xai_deferred=xai_deferred, vertex_video=vertex_video, bedrock_async=bedrock_async)
 
 def main(argv):
     "Run the flow that `argv` names (see the top of this file), printing what it ended with"
@@ -130,6 +179,9 @@ def serve():
     from anthropic import Anthropic
     o,a,g = OpenAI(api_key=OKEY, base_url='http://127.0.0.1:9'),Anthropic(api_key=AKEY, base_url='http://127.0.0.1:9'),_genai('http://127.0.0.1:9')
     o.responses,o.batches,o.files,a.messages.batches,g.batches,g.files,AsyncOpenAI(api_key=OKEY).responses  # their modules imported
+    import requests
+    v,b = _vertex('http://127.0.0.1:9'),_bedrock('http://127.0.0.1:9')
+    v.models,v.operations
     print('ready', flush=True)
     for line in sys.stdin:
         argv,out = json.loads(line)

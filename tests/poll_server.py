@@ -1,7 +1,7 @@
 """A loopback server for the APIs that are polled: work is created by one request, and each `GET` of it answers how far it has got.
 
 Each resource moves one step on at every `GET` of it that the server receives (never on a clock), so a polling loop sees
-the same answers in the same order on every run:
+the same answers in the same order on every run (a `POST` that polls moves on the operation its body names):
 - OpenAI Responses in background mode: `POST /v1/responses` → `queued`; `GET /v1/responses/{id}` → queued, in_progress, completed.
 - OpenAI batches: `POST /v1/files` (the input), `POST /v1/batches` → `validating`; `GET /v1/batches/{id}` → validating,
   in_progress, finalizing, completed with an `output_file_id`; `GET /v1/files/{id}/content` → the output, JSONL.
@@ -11,6 +11,16 @@ the same answers in the same order on every run:
 - Gemini batches: `POST /v1beta/models/{m}:batchGenerateContent` → `{name: batches/N, metadata: {state: BATCH_STATE_PENDING}}`;
   `GET /v1beta/batches/N` → BATCH_STATE_PENDING, BATCH_STATE_RUNNING, then `done: true` and BATCH_STATE_SUCCEEDED.
 - Gemini files: `GET /v1beta/files/{name}` → `state: PROCESSING` twice, then `ACTIVE`.
+- xAI deferred chat completions: `POST /v1/chat/completions` with `deferred: true` → `{request_id}`;
+  `GET /v1/chat/deferred-completion/{id}` → `202 Accepted` with an empty body twice, then the completion, which is served
+  only once (a later `GET` answers 404, as xAI's does).
+- Vertex AI video generation: `POST /v1beta1/projects/{p}/locations/{l}/publishers/google/models/{m}:predictLongRunning` → an
+  operation named under the model; `POST .../models/{m}:fetchPredictOperation` with `{operationName}` (a POST that polls) →
+  the operation without `done` twice, then `done: true` with the videos.
+- Azure Document Intelligence: `POST /documentintelligence/documentModels/{m}:analyze` → `202 Accepted`, an empty body and
+  the `operation-location` to poll (a 202 that answers a POST, which is not a poll).
+- Bedrock async invocations: `POST /async-invoke` → `{invocationArn}`; `GET /async-invoke/{arn}` → `status: InProgress`
+  twice, then `Completed`.
 
 `steps` (3 unless set) is how many answers a resource gives before it repeats its last; the batches of OpenAI take one more.
 `salt` goes into every finished answer, so that the same polls can be made to answer differently. `fail` makes the next
@@ -18,7 +28,7 @@ the same answers in the same order on every run:
 import itertools,json,re
 from collections import Counter
 from http.server import BaseHTTPRequestHandler
-from urllib.parse import urlsplit
+from urllib.parse import unquote,urlsplit
 from server import Loopback,_response,_message,_chat,_cand
 
 _ids = itertools.count(1)
@@ -31,12 +41,12 @@ class PollServer(Loopback):
         "Forget the requests and how far each resource got; `steps` 3, no `salt`, no `fail`"
         with self.lock: self.reqs,self.polls,self.steps,self.salt,self.fail = [],Counter(),3,'',0
 
-    def note(self, method, path):
-        "Count a request; for a `GET`, the how-many-th of `path` it is"
+    def note(self, method, path, polled=None):
+        "Count a request; for a `GET` of `path`, or a `POST` that polls the resource `polled`, the how-many-th poll of it this is"
         with self.lock:
             self.reqs.append((method, path))
-            if method == 'GET': self.polls[path] += 1
-            return self.polls[path]
+            if method == 'GET' or polled: self.polls[polled or path] += 1
+            return self.polls[polled or path]
 
     def new_id(self): return next(_ids)
     @property
@@ -90,6 +100,22 @@ def _file(name, state, salt=''):
     return dict(name=name, displayName='clip.mp4', mimeType='video/mp4', sizeBytes='1024', createTime='2026-01-01T00:00:00Z',
                 updateTime='2026-01-01T00:00:00Z', uri=f'https://files.example/{name}{salt}', state=state, source='UPLOADED')
 
+def _deferred(rid, salt=''):
+    "The chat completion an xAI deferred request `rid` ends with"
+    return _chat(0, 'grok-test', f'deferred {rid} answered{salt}') | {'id': rid}
+
+def _vertex_op(name, done, salt=''):
+    "A Vertex AI video generation operation: its name while it runs, then `done: true` with its videos, as `fetchPredictOperation` answers"
+    if not done: return dict(name=name)
+    return dict(name=name, done=True, response={'@type': 'type.googleapis.com/cloud.ai.large_models.vision.GenerateVideoResponse',
+                'raiMediaFilteredCount': 0, 'videos': [{'gcsUri': f'gs://bucket/{name.rsplit("/", 1)[1]}{salt}.mp4', 'mimeType': 'video/mp4'}]})
+
+def _async_invoke(arn, status, salt=''):
+    "A Bedrock async invocation at `status`, as `GetAsyncInvoke` answers"
+    return dict(invocationArn=arn, modelArn='arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-reel-v1:0', status=status,
+                submitTime='2026-01-01T00:00:00Z', lastModifiedTime='2026-01-01T00:01:00Z', **({'endTime': '2026-01-01T00:05:00Z'} if status != 'InProgress' else {}),
+                outputDataConfig={'s3OutputDataConfig': {'s3Uri': f's3://bucket/{arn.rsplit("/", 1)[1]}{salt}' if status == 'Completed' else 's3://bucket/'}})
+
 def _handler(srv):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = 'HTTP/1.1'
@@ -99,8 +125,8 @@ def _handler(srv):
             u = urlsplit(self.path)
             p = u.path
             body = self.rfile.read(int(self.headers.get('content-length') or 0))
-            n = srv.note(self.command, p)
             data = json.loads(body) if body and 'json' in self.headers.get('content-type', '') else {}
+            n = srv.note(self.command, p, p.endswith(':fetchPredictOperation') and data.get('operationName'))
             if self.command == 'GET' and srv.fail > 0:
                 srv.fail -= 1
                 return self.send_json({'error': {'message': 'the server hiccupped', 'type': 'server_error', 'param': None, 'code': None}}, 500, {'retry-after-ms': '1'})
@@ -138,13 +164,34 @@ def _handler(srv):
                 return self.send_json(_gem_batch(m[1], st, 'models/gemini-test', salt))
             if m := re.fullmatch(r'/v1beta/(files/[\w-]+)', p):
                 return self.send_json(_file(m[1], _step(n, _states(['PROCESSING'], 'ACTIVE', steps)), salt))
+            if post and p == '/v1/chat/completions':
+                assert data.get('deferred') is True, data
+                return self.send_json({'request_id': f'deferred-{srv.new_id()}'})
+            if m := re.fullmatch(r'/v1/chat/deferred-completion/(deferred-\d+)', p):
+                if n < steps: return self.send_bytes(b'', None, 202)
+                if n == steps: return self.send_json(_deferred(m[1], salt))
+                return self.send_json({'error': {'message': f'{m[1]} was retrieved already', 'type': 'invalid_request_error'}}, 404)
+            vertex = r'/v1beta1/(projects/[^/]+/locations/[^/]+/publishers/google/models/[^/:]+)'
+            if post and (m := re.fullmatch(vertex + ':predictLongRunning', p)):
+                return self.send_json(dict(name=f'{m[1]}/operations/{srv.new_id()}'))
+            if post and (m := re.fullmatch(vertex + ':fetchPredictOperation', p)):
+                name = data['operationName']
+                assert name.startswith(m[1] + '/operations/'), (name, p)
+                return self.send_json(_vertex_op(name, _step(n, _states([False], True, steps)), salt))
+            if post and (m := re.fullmatch(r'/documentintelligence/documentModels/([\w-]+):analyze', p)):
+                return self.send_bytes(b'', None, 202, {'operation-location': f'{base}/documentintelligence/documentModels/{m[1]}/analyzeResults/{srv.new_id()}'})
+            if post and p == '/async-invoke':
+                assert data['outputDataConfig']['s3OutputDataConfig']['s3Uri'], data
+                return self.send_json(dict(invocationArn=f'arn:aws:bedrock:us-east-1:123456789012:async-invoke/job{srv.new_id()}'))
+            if m := re.fullmatch(r'/async-invoke/([^/]+)', p):
+                return self.send_json(_async_invoke(unquote(m[1]), _step(n, _states(['InProgress'], 'Completed', steps)), salt))
             return self.send_json({'error': {'message': f'no such thing: {self.command} {p}', 'type': 'invalid_request_error'}}, 404)
 
         do_GET = do_POST = handle_any
 
         def send_bytes(self, b, ct, code=200, hdrs={}):
             self.send_response(code)
-            self.send_header('content-type', ct)
+            if ct: self.send_header('content-type', ct)
             self.send_header('content-length', str(len(b)))
             for k,v in hdrs.items(): self.send_header(k, v)
             self.end_headers()

@@ -16,8 +16,9 @@ from server import OKEY,recs
 here = Path(__file__).resolve().parent
 # flow: (polls to the end, requests that reach the server when it is recorded)
 flows = dict(responses=(3, 4), responses_async=(3, 4), batches=(4, 7), message_batches=(3, 5),
-             gemini_batches=(3, 4), gemini_file=(3, 3), operation=(3, 3), operation_httpx2=(3, 3))
-ends = {'completed', 'ended', 'JOB_STATE_SUCCEEDED', 'ACTIVE', True}
+             gemini_batches=(3, 4), gemini_file=(3, 3), operation=(3, 3), operation_httpx2=(3, 3),
+             xai_deferred=(3, 4), vertex_video=(3, 4), bedrock_async=(3, 4))
+ends = {'completed', 'ended', 'JOB_STATE_SUCCEEDED', 'ACTIVE', True, 'Completed'}
 
 @pytest.fixture(scope='module')
 def poll_server():
@@ -79,7 +80,7 @@ def test_loop_ends_recorded_and_replayed(flow, run, tmp_path):
     assert again['runs'] == rec['runs']
     assert sent == 0
 
-@pytest.mark.parametrize('flow', ['responses', 'message_batches', 'operation'])
+@pytest.mark.parametrize('flow', ['responses', 'message_batches', 'operation', 'xai_deferred', 'vertex_video', 'bedrock_async'])
 def test_loop_run_twice_in_one_process(flow, run, tmp_path):
     "A cell run again: its loop ends at once on the final answer, when recording and when replaying"
     polls,live = flows[flow]
@@ -117,6 +118,40 @@ def test_create_post_is_one_shot(ps, on, cfile):
     [r] = recs(cfile)
     assert 'seq' not in r and 'polling' not in r
 
+def test_accepted_post_is_one_shot(ps, on, cfile):
+    "A POST answered `202 Accepted` with an empty body (Azure's document analysis) is one-shot too: made again, it is a hit"
+    on()
+    url = ps.url+'/documentintelligence/documentModels/prebuilt-read:analyze'
+    with httpx.Client() as c: a,b = [c.post(url, json={'urlSource': 'https://example.com/a.pdf'}) for _ in range(2)]
+    assert a.status_code == b.status_code == 202 and a.content == b.content == b''
+    assert ps.count('/documentintelligence/documentModels/prebuilt-read:analyze', 'POST') == 1
+    [r] = recs(cfile)
+    assert r['status_code'] == 202 and 'seq' not in r and 'polling' not in r
+
+def test_vertex_predict_post_is_one_shot(ps, on, cfile):
+    "The POST that starts a Vertex video generation answers an unfinished operation, but only `:fetchPredictOperation` polls: made again, it is a hit"
+    on()
+    url = ps.url+'/v1beta1/projects/p/locations/us-central1/publishers/google/models/veo-test:predictLongRunning'
+    with httpx.Client() as c: a,b = [c.post(url, json={'instances': [{'prompt': 'a cat'}]}).json() for _ in range(2)]
+    assert a == b and '/operations/' in a['name'] and 'done' not in a
+    assert ps.total == 1
+    [r] = recs(cfile)
+    assert 'seq' not in r and 'polling' not in r
+
+def test_accepted_answers_are_polls(run, tmp_path):
+    "xAI's deferred completion answers each poll `202 Accepted` with an empty body until it is ready: each is a line of the sequence, polling"
+    rec,_ = run('xai_deferred', tmp_path)
+    post,*gets = recs(tmp_path/'cachy.jsonl')
+    assert post['method'] == 'POST' and 'seq' not in post
+    assert [(r['status_code'], r['seq'], r['polling'], r['response'] == '') for r in gets] == [(202, 1, True, True), (202, 2, True, True), (200, 3, False, False)]
+
+def test_untokened_start(run, tmp_path):
+    "botocore gives `start_async_invoke` a fresh `clientRequestToken` each call: it is not in the file, and the next run's start is a hit"
+    run('bedrock_async', tmp_path)
+    assert 'clientRequestToken' not in (tmp_path/'cachy.jsonl').read_text()
+    again,sent = run('bedrock_async', tmp_path)
+    assert sent == 0 and again['stats']['miss'] == 0
+
 # A recording stopped partway
 
 def test_partway_replay_fails(run, tmp_path):
@@ -132,6 +167,16 @@ def test_partway_replay_fails(run, tmp_path):
     assert 'run the polling once, to its end,' in miss['miss']
     assert sent == 0
     assert rep['stats']['replay_failure'] == 1
+
+def test_partway_accepted_replay_fails(run, tmp_path):
+    "A deferred completion recorded while it still answered 202: replay raises ReplayMiss, as for any answer that says it is not finished"
+    rec,_ = run('xai_deferred', tmp_path, cap=2)
+    [r] = rec['runs']
+    assert (r['polls'], r['final'][1]) == (2, 202)
+    rep,sent = run('xai_deferred', tmp_path, 'replay')
+    [miss] = rep['runs']
+    assert 'polls work under way, and the 2 answers recorded for it end in one that says it is not finished' in miss['miss']
+    assert sent == 0
 
 def test_partway_record_continues(run, tmp_path):
     "A loop recorded partway, run again in record mode: the recorded polls are hits, and the sequence goes on live from there"
@@ -161,6 +206,20 @@ def test_refresh_records_sequence_again(steps, ps, run, tmp_path):
     assert second['polls'] == 1
     assert sent == steps+1
     rep,sent = run('operation', tmp_path, 'replay', runs=2, name='op-refreshed')
+    assert rep['runs'] == ref['runs']
+    assert sent == 0
+
+@pytest.mark.parametrize('flow', ['xai_deferred', 'vertex_video', 'bedrock_async'])
+def test_refresh_polls_again(flow, ps, run, tmp_path):
+    "Refresh records each poll of these loops again (a 202, a POST that polls, `InProgress`), to their new end; replay gets the new answers"
+    rec,_ = run(flow, tmp_path)
+    ps.reset()
+    ps.salt,ps.steps = ' again',4
+    ref,sent = run(flow, tmp_path, 'refresh')
+    [r] = ref['runs']
+    assert (r['polls'], sent) == (4, 5)
+    assert r['final'][1] in ends and ' again' in str(r['final']), r
+    rep,sent = run(flow, tmp_path, 'replay')
     assert rep['runs'] == ref['runs']
     assert sent == 0
 
