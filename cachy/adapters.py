@@ -9,15 +9,16 @@ __all__ = []
 
 # %% ../nbs/03_adapters.ipynb #d72e6062
 import asyncio,io,json,sys
-from functools import cache
+from functools import cache,lru_cache
 from urllib.parse import urlencode
 import httpx
 from .core import handle,ahandle,replay,finish_in_thread,finish_on_loop,running_loop,ours_at,_streams,_json
 
 # %% ../nbs/03_adapters.ipynb #348bef4b
+@lru_cache(maxsize=256)
 def _at(url):
-    "`url` as an httpx URL, or `None` where httpx cannot read it"
-    try: return httpx.URL(str(url))
+    "`url` as an httpx URL, or `None` where httpx cannot read it; read once for the last 256 URLs"
+    try: return httpx.URL(url)
     except Exception: return None
 
 # %% ../nbs/03_adapters.ipynb #c813db92
@@ -124,7 +125,7 @@ def _aurl(ses, url):
     "`(yarl URL, httpx URL)` that session `ses` sends `url` to, or `None` where either cannot read it"
     try:
         y = ses._build_url(url)
-        return y,httpx.URL(str(y))
+        return y,_at(str(y))
     except Exception: return None
 
 # %% ../nbs/03_adapters.ipynb #cd0bf383
