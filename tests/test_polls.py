@@ -40,7 +40,7 @@ def starter():
     assert p.stdout.readline() == 'ready\n'
     yield p
     p.stdin.close()
-    p.wait(10)
+    p.wait(60)
 
 @pytest.fixture
 def run(ps, starter, tmp_path):
