@@ -25,7 +25,7 @@ from fastcore.meta import delegates
 from . import answer
 from .creds import secret_params,secret_param
 from .store import Store,cache_file,warn
-from .legacy import earlier_keys
+from .legacy import earlier_keys,model_of,same_model
 from .explain import sketch,closest,plural,seconds,dollars
 
 # %% ../nbs/00_core.ipynb #76a46eec
@@ -459,10 +459,7 @@ def _why(store, key, req):
     "Why `req`, with `key`, is not in `store`"
     if store.err: return f"The file could not be read: {store.err}."
     ks = store.keys_for(req.method, _url(req))
-    why = _compared(store, ks, req) if ks else "Nothing is recorded for this method and URL."
-    if not ks and (n := sum(len(k) == 8 for k in store)):
-        why += (f" {_are(n, 'entry was', 'entries were')} recorded by pycachy, which kept no method or URL, so they cannot be compared;"
-                " debug=True shows the pycachy keys tried for each call.")
+    why = (_compared(store, ks, req) if ks else _unmatched(store)) + _refused(store, key, req)
     pats = [*(_before.get(p, p) for p in _key2_pats), *_added_pats()]
     if 20 in store.lengths and (old := next((k for s in (False, True) if (k := _key2(req, s, pats)) in store), None)):
         why += (f"\nAn entry recorded by an earlier cachy (key {old}) matches this call once every 0x number and 'line N, in' is taken"
@@ -721,11 +718,52 @@ def _earlier_keys(req, sent, lengths):
         for k,how in earlier_keys(req, f, extra, lengths): ks.setdefault(k, how)
     return ks.items()
 
+
+# %% ../nbs/00_core.ipynb #d3612659
+def _asked_model(req):
+    "The model `req` asks for: its JSON body's `model`, or the one a Gemini or Vertex AI URL names; `None` if it names none"
+    try: js = json.loads(_content(req)) if 'json' in req.headers.get('content-type', '') else None
+    except (ValueError, RecursionError): js = None
+    if isinstance(js, dict) and isinstance(m := js.get('model'), str): return m
+    return m[1] if (m := _rx(r'/models/([^/:]+):').search(req.url.path)) else None
+
+# %% ../nbs/00_core.ipynb #afa5ee13
+_every_call = {'anthropic-version'}
+
+def _refusal(req, rec, k):
+    "Why the record `rec`, under the earlier key `k`, may not answer `req`, or `None`"
+    if not _recordable(st := rec.get('status_code', 200)): return f"its answer has status {st}, which may differ next time"
+    if len(k) != 8: return None
+    if (req.method, bool(req.content)) not in (('POST', True), ('GET', False)):
+        return (f"pycachy's key holds no method, so its entries answer only a POST with a body or a GET without one, "
+                f"and this is a {req.method} with{'' if req.content else 'out'} a body")
+    if hs := [f'{h}: {v}' for h,v in _key_headers(req).items() if h not in _every_call]:
+        return f"pycachy's key holds no request header, and this call sends {', '.join(hs)}"
+    if rec.get('binary'): return None
+    if answer.unfinished(txt := rec['response']): return "its answer says the work is still under way, and pycachy kept no later answer"
+    if (a := _asked_model(req)) and (m := model_of(txt)) and not same_model(a, m): return f"its answer is from model {m!r}, and this call asks for {a!r}"
+
+# %% ../nbs/00_core.ipynb #1209b47e
 def _earlier(c, key, req, sent=None):
-    "`(earlier key, record, how)` for the record an earlier cachy or pycachy made for `req`, whose key is `key`, or `None`"
+    "`(earlier key, record, how)` for the record an earlier cachy or pycachy made for `req`, whose key is `key`, that may answer it, or `None`"
     if not (ls := c.store.lengths - {len(key)}): return None
     for k,how in _earlier_keys(req, sent, ls):
-        if (rec := c.store.get(k)) is not None: return k,rec,how
+        if (rec := c.store.get(k)) is not None and _refusal(req, rec, k) is None: return k,rec,how
+
+# %% ../nbs/00_core.ipynb #c590b80a
+def _unmatched(store):
+    "What a replay miss says when nothing cachy recorded in `store` is for the call's method and URL"
+    if not (n := sum(len(k) == 8 for k in store)): return "Nothing is recorded for this method and URL."
+    return (f"Nothing that cachy recorded is for this method and URL. The {plural(n, 'entry', 'entries')} that pycachy recorded "
+            f"{'keeps' if n == 1 else 'keep'} no method or URL to compare with this call.")
+
+# %% ../nbs/00_core.ipynb #b557dd10
+def _refused(store, key, req):
+    "What a replay miss says of each entry under a key an earlier cachy or pycachy gave `req` (whose key is `key`) that may not answer it"
+    ls = store.lengths - {len(key)}
+    found = ((k, how, rec) for k,how in (_earlier_keys(req, None, ls) if ls else ()) if (rec := store.get(k)) is not None)
+    return ''.join(f"\nAn entry that {how if how.startswith('pycachy') else 'an earlier cachy'} recorded for this call (key {k}) is not served: {why}."
+                   for k,how,rec in found if (why := _refusal(req, rec, k)))
 
 # %% ../nbs/00_core.ipynb #39e7fa41
 def _copy(c, key, req, rec):
