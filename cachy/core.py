@@ -368,14 +368,14 @@ def _prune(o):
     "`o` with each object whose type `resp_keep` names pruned to the fields it lists"
     if isinstance(o, list): return [_prune(v) for v in o]
     if not isinstance(o, dict): return o
-    keep = resp_keep.get(t) if isinstance(t := o.get('object'), str) else None
-    return {k:_prune(v) for k,v in o.items() if keep is None or k in keep}
+    keep = resp_keep.get(t) if resp_keep and isinstance(t := o.get('object'), str) else None
+    return {k:_prune(v) for k,v in o.items() if not keep or k in keep}
 
 # %% ../nbs/00_core.ipynb #5c8d0e62
 def _typed(s):
     "Whether text `s` (or bytes) may hold an object of a type that `resp_keep` names"
     q = '"' if isinstance(s, str) else b'"'
-    return any(q+(t if isinstance(s, str) else t.encode())+q in s for t in resp_keep)
+    return bool(resp_keep) and any(q+(t if isinstance(s, str) else t.encode())+q in s for t in resp_keep)
 
 def _prune_json(s):
     "JSON text `s` pruned, or `None` if it is not JSON or nothing was pruned"
@@ -413,12 +413,34 @@ def _mod(req):
 
 _zero = timedelta(0)
 
+def _body_of(rec):
+    "`(body, what was mended)`: the body recorded in `rec` as bytes; text that is not UTF-8 with `?`, base64 as far as it decodes"
+    r = rec['response']
+    if not rec.get('binary'):
+        try: return r.encode(),[]
+        except UnicodeEncodeError: return r.encode('utf-8', 'replace'),["its text holds lone surrogates, sent as '?'"]
+    try: return base64.b64decode(r),[]
+    except ValueError: s = re.sub(r'[^A-Za-z0-9+/]', '', r)
+    return base64.b64decode(s[:len(s)//4*4]),["its base64 body is cut short, sent as far as it decodes"]
+
+def _mended(rec, req):
+    "The response recorded in `rec` for `req`, where httpx refuses it as it is: header values as UTF-8, a header that cannot be dropped, with a warning"
+    m,(body,bad),hs = _mod(req),_body_of(rec),{}
+    for k,v in (rec.get('headers') or {}).items():
+        if k.lower() in _never: continue
+        try: hs[k.encode()] = v.encode()
+        except UnicodeEncodeError: bad.append(f"its header {k!r} is not text, left out")
+    if bad: warn(f"cachy: entry {rec.get('key')} is replayed mended: {'; '.join(bad)}")
+    return m.Response(rec.get('status_code', 200), headers=hs | {b'content-length': str(len(body)).encode()}, stream=m.ByteStream(body), request=req)
+
 def replay(rec, req):
     "The response recorded in `rec`, for request `req` (httpx or httpx2)"
-    body = base64.b64decode(rec['response']) if rec.get('binary') else rec['response'].encode()
-    hs = {k:v for k,v in (rec.get('headers') or {}).items() if k.lower() not in _never} | {'content-length': str(len(body))}
     m = _mod(req)
-    r = m.Response(rec.get('status_code', 200), headers=hs, stream=m.ByteStream(body), request=req)
+    try:
+        body = base64.b64decode(rec['response']) if rec.get('binary') else rec['response'].encode()
+        hs = {k:v for k,v in (rec.get('headers') or {}).items() if k.lower() not in _never} | {'content-length': str(len(body))}
+        r = m.Response(rec.get('status_code', 200), headers=hs, stream=m.ByteStream(body), request=req)
+    except ValueError: r = _mended(rec, req)
     r.read()
     r.elapsed = _zero
     return r
@@ -531,9 +553,11 @@ def _cost(req, headers, raw, took):
 def _figures(rec):
     "`(seconds, tokens, priced)` that a hit on record `rec` saved; `priced`, `(model, input, output, cached, written)`, or `None`"
     t,u = rec.get('took'),rec.get('usage')
-    t = t if type(t) is float and t > 0 else 0
-    if not (isinstance(u, dict) and type(i := u.get('input')) is int and type(o := u.get('output')) is int): return t,0,None
-    return t,i+o,(str(u.get('model')), i, o, u.get('cached', 0), u.get('written', 0))
+    t = t if type(t) in (int, float) and 0 < t < 1e9 else 0
+    ns = [u.get('input'), u.get('output'), u.get('cached', 0), u.get('written', 0)] if isinstance(u, dict) else [None]*4
+    ok = [type(n) is int and 0 <= n < 1<<53 for n in ns]
+    if not (ok[0] and ok[1]): return t,0,None
+    return t,ns[0]+ns[1],(str(u.get('model')), *ns) if all(ok) else None
 
 def _said(t, n):
     "What a hit that saved `t` seconds and `n` tokens says of it: `saved 2.1 s, 1,284 tokens`"
@@ -768,7 +792,7 @@ def _refused(store, key, req):
 # %% ../nbs/00_core.ipynb #39e7fa41
 def _copy(c, key, req, rec):
     "Record `rec`, found under an earlier key, under `key` too, by our rules: whether the file holds it now"
-    st,raw = rec.get('status_code', 200),base64.b64decode(rec['response']) if rec.get('binary') else rec['response'].encode()
+    st,raw = rec.get('status_code', 200),_body_of(rec)[0]
     if not _recordable(st): return False
     hs,extra = {h.lower():v for h,v in (rec.get('headers') or {}).items()},{f:rec[f] for f in ('took', 'usage') if f in rec}
     return _write(c.store, _record(c.hdrs, key, req, st, hs, raw, **extra)) is not None
