@@ -435,10 +435,10 @@ def _mended(rec, req):
 
 def replay(rec, req):
     "The response recorded in `rec`, for request `req` (httpx or httpx2)"
-    m = _mod(req)
     try:
         body = base64.b64decode(rec['response']) if rec.get('binary') else rec['response'].encode()
         hs = {k:v for k,v in (rec.get('headers') or {}).items() if k.lower() not in _never} | {'content-length': str(len(body))}
+        m = _mod(req)
         r = m.Response(rec.get('status_code', 200), headers=hs, stream=m.ByteStream(body), request=req)
     except ValueError: r = _mended(rec, req)
     r.read()
