@@ -16,7 +16,7 @@ from . import __version__
 from .answer import events,has_prices,price
 from .creds import secret_query,secret_values_in,userinfo
 from .explain import path_keys,plural,seconds,dollars
-from .store import Store,cache_file,is_record,open_regular
+from .store import Store,cache_file,is_record,open_regular,_bom
 
 # %% ../nbs/02_cli.ipynb #410614ae
 class _Fail(Exception):
@@ -261,6 +261,7 @@ def _problems(lines):
     res,seen = [],{}
     for i,l,ended in lines:
         if not l.strip(): continue
+        if l.startswith(_bom): l = l[3:]; res.append((i, 'a byte-order mark starts the line (harmless; cachy compact removes it)', False))
         r = _loads(l)
         if r is None: res.append((i, 'damaged: not JSON', True))
         elif not is_record(r): res.append((i, 'damaged: not a cachy record', True))

@@ -25,7 +25,7 @@ from fastcore.meta import delegates
 from . import answer
 from .creds import secret_params,secret_param
 from .store import Store,cache_file,warn
-from .legacy import earlier_keys
+from .legacy import earlier_keys,model_of,same_model
 from .explain import sketch,closest,plural,seconds,dollars
 
 # %% ../nbs/00_core.ipynb #76a46eec
@@ -368,14 +368,14 @@ def _prune(o):
     "`o` with each object whose type `resp_keep` names pruned to the fields it lists"
     if isinstance(o, list): return [_prune(v) for v in o]
     if not isinstance(o, dict): return o
-    keep = resp_keep.get(t) if isinstance(t := o.get('object'), str) else None
-    return {k:_prune(v) for k,v in o.items() if keep is None or k in keep}
+    keep = resp_keep.get(t) if resp_keep and isinstance(t := o.get('object'), str) else None
+    return {k:_prune(v) for k,v in o.items() if not keep or k in keep}
 
 # %% ../nbs/00_core.ipynb #5c8d0e62
 def _typed(s):
     "Whether text `s` (or bytes) may hold an object of a type that `resp_keep` names"
     q = '"' if isinstance(s, str) else b'"'
-    return any(q+(t if isinstance(s, str) else t.encode())+q in s for t in resp_keep)
+    return bool(resp_keep) and any(q+(t if isinstance(s, str) else t.encode())+q in s for t in resp_keep)
 
 def _prune_json(s):
     "JSON text `s` pruned, or `None` if it is not JSON or nothing was pruned"
@@ -413,12 +413,34 @@ def _mod(req):
 
 _zero = timedelta(0)
 
+def _body_of(rec):
+    "`(body, what was mended)`: the body recorded in `rec` as bytes; text that is not UTF-8 with `?`, base64 as far as it decodes"
+    r = rec['response']
+    if not rec.get('binary'):
+        try: return r.encode(),[]
+        except UnicodeEncodeError: return r.encode('utf-8', 'replace'),["its text holds lone surrogates, sent as '?'"]
+    try: return base64.b64decode(r),[]
+    except ValueError: s = re.sub(r'[^A-Za-z0-9+/]', '', r)
+    return base64.b64decode(s[:len(s)//4*4]),["its base64 body is cut short, sent as far as it decodes"]
+
+def _mended(rec, req):
+    "The response recorded in `rec` for `req`, where httpx refuses it as it is: header values as UTF-8, a header that cannot be dropped, with a warning"
+    m,(body,bad),hs = _mod(req),_body_of(rec),{}
+    for k,v in (rec.get('headers') or {}).items():
+        if k.lower() in _never: continue
+        try: hs[k.encode()] = v.encode()
+        except UnicodeEncodeError: bad.append(f"its header {k!r} is not text, left out")
+    if bad: warn(f"cachy: entry {rec.get('key')} is replayed mended: {'; '.join(bad)}")
+    return m.Response(rec.get('status_code', 200), headers=hs | {b'content-length': str(len(body)).encode()}, stream=m.ByteStream(body), request=req)
+
 def replay(rec, req):
     "The response recorded in `rec`, for request `req` (httpx or httpx2)"
-    body = base64.b64decode(rec['response']) if rec.get('binary') else rec['response'].encode()
-    hs = {k:v for k,v in (rec.get('headers') or {}).items() if k.lower() not in _never} | {'content-length': str(len(body))}
-    m = _mod(req)
-    r = m.Response(rec.get('status_code', 200), headers=hs, stream=m.ByteStream(body), request=req)
+    try:
+        body = base64.b64decode(rec['response']) if rec.get('binary') else rec['response'].encode()
+        hs = {k:v for k,v in (rec.get('headers') or {}).items() if k.lower() not in _never} | {'content-length': str(len(body))}
+        m = _mod(req)
+        r = m.Response(rec.get('status_code', 200), headers=hs, stream=m.ByteStream(body), request=req)
+    except ValueError: r = _mended(rec, req)
     r.read()
     r.elapsed = _zero
     return r
@@ -459,10 +481,7 @@ def _why(store, key, req):
     "Why `req`, with `key`, is not in `store`"
     if store.err: return f"The file could not be read: {store.err}."
     ks = store.keys_for(req.method, _url(req))
-    why = _compared(store, ks, req) if ks else "Nothing is recorded for this method and URL."
-    if not ks and (n := sum(len(k) == 8 for k in store)):
-        why += (f" {_are(n, 'entry was', 'entries were')} recorded by pycachy, which kept no method or URL, so they cannot be compared;"
-                " debug=True shows the pycachy keys tried for each call.")
+    why = (_compared(store, ks, req) if ks else _unmatched(store)) + _refused(store, key, req)
     pats = [*(_before.get(p, p) for p in _key2_pats), *_added_pats()]
     if 20 in store.lengths and (old := next((k for s in (False, True) if (k := _key2(req, s, pats)) in store), None)):
         why += (f"\nAn entry recorded by an earlier cachy (key {old}) matches this call once every 0x number and 'line N, in' is taken"
@@ -534,9 +553,11 @@ def _cost(req, headers, raw, took):
 def _figures(rec):
     "`(seconds, tokens, priced)` that a hit on record `rec` saved; `priced`, `(model, input, output, cached, written)`, or `None`"
     t,u = rec.get('took'),rec.get('usage')
-    t = t if type(t) is float and t > 0 else 0
-    if not (isinstance(u, dict) and type(i := u.get('input')) is int and type(o := u.get('output')) is int): return t,0,None
-    return t,i+o,(str(u.get('model')), i, o, u.get('cached', 0), u.get('written', 0))
+    t = t if type(t) in (int, float) and 0 < t < 1e9 else 0
+    ns = [u.get('input'), u.get('output'), u.get('cached', 0), u.get('written', 0)] if isinstance(u, dict) else [None]*4
+    ok = [type(n) is int and 0 <= n < 1<<53 for n in ns]
+    if not (ok[0] and ok[1]): return t,0,None
+    return t,ns[0]+ns[1],(str(u.get('model')), *ns) if all(ok) else None
 
 def _said(t, n):
     "What a hit that saved `t` seconds and `n` tokens says of it: `saved 2.1 s, 1,284 tokens`"
@@ -737,16 +758,57 @@ def _earlier_keys(req, sent, lengths):
         for k,how in earlier_keys(req, f, extra, lengths): ks.setdefault(k, how)
     return ks.items()
 
+
+# %% ../nbs/00_core.ipynb #d3612659
+def _asked_model(req):
+    "The model `req` asks for: its JSON body's `model`, or the one a Gemini or Vertex AI URL names; `None` if it names none"
+    try: js = json.loads(_content(req)) if 'json' in req.headers.get('content-type', '') else None
+    except (ValueError, RecursionError): js = None
+    if isinstance(js, dict) and isinstance(m := js.get('model'), str): return m
+    return m[1] if (m := _rx(r'/models/([^/:]+):').search(req.url.path)) else None
+
+# %% ../nbs/00_core.ipynb #afa5ee13
+_every_call = {'anthropic-version'}
+
+def _refusal(req, rec, k):
+    "Why the record `rec`, under the earlier key `k`, may not answer `req`, or `None`"
+    if not _recordable(st := rec.get('status_code', 200)): return f"its answer has status {st}, which may differ next time"
+    if len(k) != 8: return None
+    if (req.method, bool(req.content)) not in (('POST', True), ('GET', False)):
+        return (f"pycachy's key holds no method, so its entries answer only a POST with a body or a GET without one, "
+                f"and this is a {req.method} with{'' if req.content else 'out'} a body")
+    if hs := [f'{h}: {v}' for h,v in _key_headers(req).items() if h not in _every_call]:
+        return f"pycachy's key holds no request header, and this call sends {', '.join(hs)}"
+    if rec.get('binary'): return None
+    if answer.unfinished(txt := rec['response']): return "its answer says the work is still under way, and pycachy kept no later answer"
+    if (a := _asked_model(req)) and (m := model_of(txt)) and not same_model(a, m): return f"its answer is from model {m!r}, and this call asks for {a!r}"
+
+# %% ../nbs/00_core.ipynb #1209b47e
 def _earlier(c, key, req, sent=None):
-    "`(earlier key, record, how)` for the record an earlier cachy or pycachy made for `req`, whose key is `key`, or `None`"
+    "`(earlier key, record, how)` for the record an earlier cachy or pycachy made for `req`, whose key is `key`, that may answer it, or `None`"
     if not (ls := c.store.lengths - {len(key)}): return None
     for k,how in _earlier_keys(req, sent, ls):
-        if (rec := c.store.get(k)) is not None: return k,rec,how
+        if (rec := c.store.get(k)) is not None and _refusal(req, rec, k) is None: return k,rec,how
+
+# %% ../nbs/00_core.ipynb #c590b80a
+def _unmatched(store):
+    "What a replay miss says when nothing cachy recorded in `store` is for the call's method and URL"
+    if not (n := sum(len(k) == 8 for k in store)): return "Nothing is recorded for this method and URL."
+    return (f"Nothing that cachy recorded is for this method and URL. The {plural(n, 'entry', 'entries')} that pycachy recorded "
+            f"{'keeps' if n == 1 else 'keep'} no method or URL to compare with this call.")
+
+# %% ../nbs/00_core.ipynb #b557dd10
+def _refused(store, key, req):
+    "What a replay miss says of each entry under a key an earlier cachy or pycachy gave `req` (whose key is `key`) that may not answer it"
+    ls = store.lengths - {len(key)}
+    found = ((k, how, rec) for k,how in (_earlier_keys(req, None, ls) if ls else ()) if (rec := store.get(k)) is not None)
+    return ''.join(f"\nAn entry that {how if how.startswith('pycachy') else 'an earlier cachy'} recorded for this call (key {k}) is not served: {why}."
+                   for k,how,rec in found if (why := _refusal(req, rec, k)))
 
 # %% ../nbs/00_core.ipynb #39e7fa41
 def _copy(c, key, req, rec):
     "Record `rec`, found under an earlier key, under `key` too, by our rules: whether the file holds it now"
-    st,raw = rec.get('status_code', 200),base64.b64decode(rec['response']) if rec.get('binary') else rec['response'].encode()
+    st,raw = rec.get('status_code', 200),_body_of(rec)[0]
     if not _recordable(st): return False
     hs,extra = {h.lower():v for h,v in (rec.get('headers') or {}).items()},{f:rec[f] for f in ('took', 'usage') if f in rec}
     return _write(c.store, _record(c.hdrs, key, req, st, hs, raw, **extra)) is not None

@@ -8,7 +8,7 @@ Docs: https://cachy-dev.github.io/cachy/store.html.md"""
 __all__ = ['cache_file', 'Store']
 
 # %% ../nbs/01_store.ipynb #f020b167
-import base64,codecs,glob,hashlib,json,os,stat,sys,tempfile,threading,warnings,weakref
+import base64,codecs,errno,glob,hashlib,json,os,stat,sys,tempfile,threading,warnings,weakref
 from functools import cache
 from pathlib import Path
 from filelock import lock_descriptor,unlock_descriptor
@@ -119,20 +119,50 @@ def _line_key(line):
     return (d := _parse(line)) and d['key']
 
 # %% ../nbs/01_store.ipynb #9b8a8b62
-def _lock_path(path):
-    "A lock file in the temp folder, unique to the file `path` leads to"
-    h = hashlib.sha256(os.path.realpath(path).encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir())/f'cachy-{h}.lock'
+def _lock_paths(path):
+    "The lock files of the file `path` leads to: `.NAME.lock` beside it, then the one in the temporary folder that cachy used before"
+    real = os.path.realpath(path)
+    d,name = os.path.split(real)
+    return os.path.join(d, f'.{name}.lock'),os.path.join(tempfile.gettempdir(), f"cachy-{hashlib.sha256(real.encode()).hexdigest()[:16]}.lock")
+
+# %% ../nbs/01_store.ipynb #7703c8bd
+_ro = {errno.EACCES, errno.EPERM, errno.EROFS}
+
+def _open_lock(p):
+    "A descriptor of lock file `p`, made with its folder if need be, read-only if only that is allowed; `None` if its folder cannot hold it"
+    try:
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        return os.open(p, os.O_RDWR|os.O_CREAT, 0o666)
+    except OSError as e:
+        if e.errno not in _ro: raise
+    try: return os.open(p, os.O_RDONLY)
+    except OSError: return None
 
 # %% ../nbs/01_store.ipynb #5d0c2a2b
+def _same(p, fd):
+    "Whether descriptor `fd` is open on the file now at path `p`"
+    try: a,b = os.stat(p),os.fstat(fd)
+    except OSError: return False
+    return (a.st_dev,a.st_ino) == (b.st_dev,b.st_ino)
+
 class _Lock:
-    "An exclusive lock on `lock_file` that all processes respect, held on a descriptor kept open"
-    def __init__(self, lock_file): self.lock_file,self.fd,self.pid = str(lock_file),None,None
+    "An exclusive lock that all processes respect, on each of `lock_files` that can be opened, in turn, held on descriptors kept open"
+    def __init__(self, *lock_files): self.lock_files,self.fds,self.pid = [str(p) for p in lock_files],[],None
+    @property
+    def lock_file(self): return self.lock_files[0]
+    def _open(self):
+        self.fds,self.pid = [(p, fd) for p in self.lock_files if (fd := _open_lock(p)) is not None],os.getpid()
+        if not self.fds: raise PermissionError(errno.EACCES, "no lock file can be made", self.lock_file)
     def __enter__(self):
-        if self.pid != os.getpid(): self.fd,self.pid = os.open(self.lock_file, os.O_RDWR|os.O_CREAT, 0o666),os.getpid()
-        lock_descriptor(self.fd, poll_interval=0.001)
-        return self
-    def __exit__(self, *exc): unlock_descriptor(self.fd)
+        while True:
+            if self.pid != os.getpid(): self._open()
+            for _,fd in self.fds: lock_descriptor(fd, poll_interval=0.001)
+            if all(_same(p, fd) for p,fd in self.fds): return self
+            self.__exit__()
+            for _,fd in self.fds: os.close(fd)
+            self.pid = None
+    def __exit__(self, *exc):
+        for _,fd in reversed(self.fds): unlock_descriptor(fd)
 
 # %% ../nbs/01_store.ipynb #5d0c2a2e
 _all = weakref.WeakSet()
@@ -140,7 +170,7 @@ _all = weakref.WeakSet()
 class Store:
     "The records of one `cachy.jsonl`, indexed by key"
     def __init__(self, path):
-        self.path,self.lock = Path(path),_Lock(_lock_path(path))
+        self.path,self.lock = Path(path),_Lock(*_lock_paths(path))
         self._tl,self._warned,self.swept = threading.RLock(),set(),False
         _all.add(self)
         self.load()
@@ -181,6 +211,7 @@ def _add(self:Store, n, at, size, data):
     "Index line `n`, of `size` bytes at offset `at`; `data` is the line, or its first `_big` bytes when it is longer"
     if size <= _big: k = _line_key(data := data[:-1] if data.endswith(b'\r') else data)
     else: k = data.startswith(_pre) and _line_key(data[:data.find(b'"', 9)+1]+b'}') or _line_key(self._at(at, size).rstrip())
+    if k is None and data.startswith(_bom): return self._add(n, at+3, size-3, data[3:])
     if k is not None and k in self.recs:
         if len(k) == 8: return
         if (r := _parse(data if size <= _big else self._at(at, size))) is None or r['key'] != k: k = None
@@ -271,6 +302,7 @@ def _where(self:Store, line):
         with open_regular(self.path) as f: data = b'\n'+f.read()
     except OSError: return '?'
     i = data.find(b'\n'+line[:200])
+    if i < 0: i = data.find(b'\n'+_bom+line[:200])
     return data.count(b'\n', 0, i+1) if i >= 0 else '?'
 
 # %% ../nbs/01_store.ipynb #5d0c2a3c
@@ -328,7 +360,7 @@ def entries(self:Store):
 # %% ../nbs/01_store.ipynb #5d0c2a48
 @patch
 def lines(self:Store):
-    "`(number, line, ended)` for each line of the file, read as the store reads it: without a byte-order mark or `\r\n` ends"
+    "`(number, line, ended)` for each line of the file, read as the store reads it: without the byte-order mark that starts the file, or `\r\n` ends"
     with open_regular(self.path) as f: data = f.read()
     *ls,last = data.removeprefix(_bom).split(b'\n')
     for i,l in enumerate(ls, 1): yield i,l.removesuffix(b'\r'),True

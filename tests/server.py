@@ -261,7 +261,8 @@ def _handler(srv):
             if p == '/bytes':
                 return self.send_bytes(audio(n, p, int(q['size']) if 'size' in q else None), q.get('ct', 'application/octet-stream'))
             if p.startswith('/stable/'):
-                return self.send_json(dict(path=p, query=q, body=body.decode('utf-8', 'replace'), salt=srv.salt, pad='x'*int(q.get('pad', 0))))
+                note = {'x-note': q['note'].encode().decode('latin-1') if q.get('wire') == 'utf-8' else q['note']} if 'note' in q else None
+                return self.send_json(dict(path=p, query=q, body=body.decode('utf-8', 'replace'), salt=srv.salt, pad='x'*int(q.get('pad', 0))), hdrs=note)
             return self.send_json(dict(n=n, method=self.command, path=p, query={k:v for k,v in q.items() if k.lower() not in ('key', 'api_key', 'access_token', 'token', 'sig')}, body=body.decode('utf-8', 'replace')), code)
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = handle_any

@@ -19,7 +19,7 @@ imported as `cachy`. Installed explicitly, the environment is the same wherever 
 here makes it again.
 
 `python tests/test_pycachy.py` records tests/fixtures/ again."""
-import json,shutil,subprocess,sys,zipfile
+import json,re,shutil,subprocess,sys,zipfile
 import importlib.util
 from importlib.metadata import version
 from concurrent.futures import ThreadPoolExecutor
@@ -29,7 +29,7 @@ from envs import cache_dir,clean_env,lock,venv
 from cachy import enable_cachy,disable_cachy,cachy_stats
 from cachy.legacy import pycachy_keys
 from cachy.store import Store
-from helpers import here,msgs,cachy
+from helpers import here,msgs,cachy,ours
 from server import Server,recs
 
 work = cache_dir()/'pycachy'
@@ -208,6 +208,77 @@ def test_fixture_prune_drops_migrated(srv, tmp_path, proxied):
     assert r.stdout.startswith('cachy prune: removed 11 entries'), r.stdout
     assert all(len(k) == 24 for k in Store(d/'cachy.jsonl').recs)
     assert replay(srv, d) == want
+
+# What a pycachy entry may answer: what its key pinned down (the URL, the stream flag, the accept header, the body), no more
+
+def _entry(req, answer, status=200, release='0.0.22'):
+    "The line pycachy `release` wrote for `req` answered with `answer` (a dict, sent as JSON) and `status`"
+    req.read()
+    k = _labelled(pycachy_keys(req, False), release)[0]
+    return dict(key=k, response=json.dumps(answer), headers={'content-type': 'application/json'}, status_code=status, binary=False)
+
+def _pinned(srv, c):
+    "Requests to the loopback server, by name: those a pycachy entry answers, and those it must not"
+    msg = dict(model='claude-x', max_tokens=9, messages=msgs('hi'))
+    gem = lambda m: c.build_request('POST', f'/v1beta/models/{m}:generateContent', json={'contents': [{'parts': [{'text': 'hi'}]}]})
+    return dict(get=c.build_request('GET', '/v1/responses/resp_1'),
+                plain=c.build_request('POST', '/v1/messages', json=msg, headers={'anthropic-version': '2023-06-01'}),
+                gemini_a=gem('gemini-a'),
+                snapshot=c.build_request('POST', '/v1/chat/completions', json=dict(model='gpt-4o', messages=msgs('snapshot'))),
+                delete=c.build_request('DELETE', '/v1/responses/resp_1'),
+                beta=c.build_request('POST', '/v1/messages', json=msg, headers={'anthropic-version': '2023-06-01', 'anthropic-beta': 'tools-x'}),
+                denied=c.build_request('POST', '/v1/chat/completions', json=dict(model='gpt-x', messages=msgs('who am I?'))),
+                poll=c.build_request('GET', '/v1/batches/batch_1'),
+                gemini_c=gem('gemini-c'))
+
+_refusals = dict(delete="pycachy's key holds no method, so its entries answer only a POST with a body or a GET without one, and this is a DELETE without a body",
+                 beta="pycachy's key holds no request header, and this call sends anthropic-beta: tools-x",
+                 denied="its answer has status 401, which may differ next time",
+                 poll="its answer says the work is still under way, and pycachy kept no later answer",
+                 gemini_c="its answer is from model 'gemini-a', and this call asks for 'gemini-c'")
+
+@pytest.mark.parametrize('mode', ['replay', 'record'])
+def test_pycachy_entry_answers_only_what_its_key_pinned(mode, srv, tmp_path):
+    """A pycachy entry answers a POST with a body or a GET without one, with no behaviour header, when its status would be
+    recorded, its answer is final and names the model asked for (or a snapshot of it); any other call misses, in every mode"""
+    from cachy import ReplayMiss
+    with httpx.Client(base_url=srv.url) as c:
+        rs = _pinned(srv, c)
+        served = dict(get={'id': 'resp_1', 'object': 'response', 'status': 'completed', 'model': 'gpt-x'},
+                      plain={'id': 'msg_1', 'type': 'message', 'model': 'claude-x', 'content': [{'type': 'text', 'text': 'no beta'}]},
+                      gemini_a={'candidates': [], 'modelVersion': 'gemini-a'},
+                      snapshot={'id': 'chatcmpl-1', 'object': 'chat.completion', 'model': 'gpt-4o-2024-08-06', 'choices': []})
+        lines = [_entry(rs[n], a) for n,a in served.items() if n != 'gemini_a'] + [
+            _entry(rs['gemini_a'], served['gemini_a'], release='0.0.2'),
+            _entry(rs['denied'], {'error': {'message': 'bad key', 'type': 'invalid_api_key'}}, 401),
+            _entry(rs['poll'], {'id': 'batch_1', 'object': 'batch', 'status': 'in_progress'})]
+        (tmp_path/'cachy.jsonl').write_text(''.join(json.dumps(l)+'\n' for l in lines))
+        enable_cachy(cache_dir=tmp_path, doms=ours, mode=mode)
+        for n,want in served.items(): assert c.send(rs[n]).json() == want, n
+        assert srv.total == 0
+        for n,why in _refusals.items():
+            k = _entry(rs[n], {}, release='0.0.2' if n == 'gemini_c' else '0.0.22')['key']
+            if mode == 'replay':
+                with pytest.raises(ReplayMiss) as e: c.send(rs[n])
+                assert re.search(rf"^An entry that pycachy [\d., -]+ recorded for this call \(key {k}\) is not served: {re.escape(why)}\.$", str(e.value), re.M), str(e.value)
+            else:
+                n0 = srv.total
+                for _ in range(5):
+                    if c.send(rs[n]).json().get('status') != 'in_progress': break
+                assert srv.total == n0+1, n
+    disable_cachy()
+
+def test_pycachy_miss_opens_with_what_is_true(srv, tmp_path):
+    "On a file pycachy wrote, a replay miss does not say that nothing is recorded for the method and URL: pycachy kept neither"
+    from cachy import ReplayMiss
+    with httpx.Client(base_url=srv.url) as c:
+        rs = _pinned(srv, c)
+        (tmp_path/'cachy.jsonl').write_text(json.dumps(_entry(rs['get'], {'id': 'resp_1'}))+'\n')
+        enable_cachy(cache_dir=tmp_path, doms=ours, mode='replay')
+        with pytest.raises(ReplayMiss) as e: c.post('/v1/embeddings', json={'input': 'never recorded'})
+    why = str(e.value).splitlines()[1]
+    assert why == "Nothing that cachy recorded is for this method and URL. The 1 entry that pycachy recorded keeps no method or URL to compare with this call.", why
+    assert srv.total == 0
 
 if __name__ == '__main__':
     srv = Server().start()

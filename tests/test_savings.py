@@ -92,3 +92,19 @@ def test_summary_reads_in_a_notebook(srv, tmp_path, oai):
     s = repr(cachy_stats())
     assert s.startswith('cachy: ') and s.endswith(f"; {tmp_path/'cachy.jsonl'}")
     assert re.search(r'\d+ recorded, \d+ miss', s)
+
+def test_odd_figures_never_break_stats(srv, on, cached, oai, capsys):
+    "A record whose took or usage is not a figure (a string, a list, an endless number: a hand edit, a merge) is hit, and cachy_stats() and the debug line still read"
+    for t in ('a', 'b', 'c'): oai.chat.completions.create(model='gpt-4o', messages=msgs(t))
+    rs = recs(cached)
+    odd = [dict(took='1.5', usage=rs[0]['usage'] | dict(input='5')), dict(took=float('inf'), usage=rs[1]['usage'] | dict(cached=[2])),
+           dict(took=1e308, usage=rs[2]['usage'] | dict(output=-7))]
+    cached.write_text(''.join(json.dumps(r | o)+'\n' for r,o in zip(rs, odd)))
+    on(debug=True)
+    s0 = cachy_stats()
+    for t in ('a', 'b', 'c'): oai.chat.completions.create(model='gpt-4o', messages=msgs(t))
+    st = cachy_stats()
+    assert srv.total == 3
+    assert (st['hit']-s0['hit'], st['saved_s']-s0['saved_s'], st['saved_tokens']-s0['saved_tokens']) == (3, 0, 12)
+    assert repr(st).startswith('cachy: ')
+    assert len([l for l in capsys.readouterr().out.splitlines() if l.startswith('cachy HIT')]) == 3

@@ -273,3 +273,55 @@ def test_git_merge_without_union_conflicts(srv, tmp_path):
     branches(srv, d, union=False)
     assert git(d, 'merge', '-q', '--no-edit', 'a').returncode != 0
     assert b'<<<<<<<' in (d/'cachy.jsonl').read_bytes()
+
+# Processes that do not share a temp folder: containers on one checkout, CI jobs with their own TMPDIR, PrivateTmp
+
+@pytest.mark.slow
+def test_processes_with_own_temp_folders(srv, tmp_path):
+    "Writers whose temp folders differ take one lock, beside the file: every record of over 1 MB arrives whole"
+    url = srv.url+'/stable/own-tmp?pad=1200000'
+    groups = [[{'proc': p, 'i': i} for i in range(5)] for p in range(4)]
+    ready,go = [tmp_path/f'ready{i}' for i in range(4)],tmp_path/'go'
+    ps = []
+    for i,(g,r) in enumerate(zip(groups, ready)):
+        (t := tmp_path/f'tmp{i}').mkdir()
+        a = dict(dir=str(tmp_path), url=url, bodies=g, mode='record', ready=str(r), go=str(go))
+        ps.append(subprocess.Popen([sys.executable, '-c', _worker, json.dumps(a)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True, env=child_env(TMPDIR=str(t), TEMP=str(t), TMP=str(t))))
+    while not all(r.exists() for r in ready):
+        assert all(p.poll() is None for p in ps), [p.communicate() for p in ps]
+        time.sleep(0.01)
+    go.touch()
+    res = [result(p) for p in ps]
+    assert [r['out'] for r in res] == groups
+    assert [r['stats']['recorded'] for r in res] == [5]*4
+    check_file(tmp_path/'cachy.jsonl', 20)
+    assert (tmp_path/'.cachy.jsonl.lock').exists()
+    assert replay(tmp_path, url, sum(groups, [])) == 20
+
+# A byte-order mark at the start of a line inside the file, from a record pasted or merged from a file that began with one
+
+def test_bom_inside_file(srv, tmp_path):
+    "Each line may start with a byte-order mark, read as nothing as at the start of the file: the record hits, check notes it, compact keeps it"
+    from helpers import cachy
+    url,p = srv.url+'/stable/bom',tmp_path/'cachy.jsonl'
+    bodies = [{'i': i} for i in range(3)]
+    record(tmp_path, url, bodies)
+    ls = p.read_bytes().splitlines(keepends=True)
+    bom = b'\xef\xbb\xbf'
+    p.write_bytes(bom+ls[0]+bom+ls[1]+bom+ls[2])
+    with warnings.catch_warnings(record=True) as ws:
+        warnings.simplefilter('always')
+        assert len(Store(p)) == 3
+        n0 = srv.total
+        assert record(tmp_path, url, bodies) == bodies
+    assert cachy_warnings(ws) == []
+    assert srv.total == n0
+    r = cachy('check', '--cache-dir', tmp_path)
+    assert r.returncode == 0, r.stdout
+    assert r.stdout.splitlines() == [f'{p}:{n}: note: a byte-order mark starts the line (harmless; cachy compact removes it)' for n in (2, 3)] + [f'cachy check: {p} OK']
+    r = cachy('compact', '--cache-dir', tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert bom not in p.read_bytes()
+    check_file(p, 3)
+    assert replay(tmp_path, url, bodies) == 3

@@ -409,3 +409,28 @@ def test_aiohttp_stream_is_live(srv, cached):
     assert at < 0.8
     assert a == b and f1.startswith(b'data: {')
     assert srv.total == 1
+
+# 15. A hit never raises because of what a record holds
+
+@pytest.mark.parametrize('note,wire', [('naïve café', 'latin-1'), ('café ✓', 'utf-8')])
+def test_non_ascii_header_replays(note, wire, srv, on):
+    "A response header kept with hdrs= whose value is not ASCII, as latin-1 or UTF-8 bytes on the wire, is replayed with the value the live call had"
+    from urllib.parse import quote
+    on(hdrs=['x-note'])
+    url = f'{srv.url}/stable/note?note={quote(note)}&wire={wire}'
+    with httpx.Client() as c: live = c.get(url)
+    assert live.headers['x-note'] == note
+    with httpx.Client() as c, httpx2.Client() as c2: hits = [c.get(url), c2.get(url), c.get(url)]
+    assert [(h.headers['x-note'], h.json()) for h in hits] == [(note, live.json())]*3
+    assert requests.get(url).json() == live.json()
+    assert srv.total == 1
+
+def test_resp_keep_none_keeps_everything(srv, cached, oai, monkeypatch):
+    "`resp_keep = None`, pycachy's way to keep Responses bodies byte-exact, records them whole, and they replay"
+    import cachy.core
+    monkeypatch.setattr(cachy.core, 'resp_keep', None)
+    ask = lambda: oai.responses.create(model='m', input='hi', instructions='Be brief.', temperature=0.5)
+    live,hit = ask(),ask()
+    assert srv.total == 1
+    assert (hit.instructions, hit.temperature, hit.output_text) == (live.instructions, live.temperature, live.output_text) == ('Be brief.', 0.5, 'reply 1: hi')
+    assert json.loads(recs(cached)[0]['response'])['instructions'] == 'Be brief.'
