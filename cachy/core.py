@@ -279,7 +279,7 @@ _ipykernel = (r'ipykernel_\d+/\d+\.py', 'ipykernel_N/N.py', 'ipykernel_')
 _ipython_input = (r'<ipython-input-\d+-[0-9a-f]+>', '<ipython-input>', '<ipython-input-')
 _cell_in = (r'Cell In\[\d+\], line \d+', 'Cell In[N], line N', 'Cell In[')
 _frame = (r'''([Ff]ile \\?")([^"\n]{1,400}?)(\\?", line )\d+''', lambda m: f'{m[1]}{_fold(m[2])}{m[3]}N', '", line ')
-_at_line = (r'''((?:^|(?<=File )|(?<=\\n)|(?<=[\n"]))[ \t]*)((?:[^\s"'<>|*?\\]|\\\\|\\(?![nrtu"]))+?\.pyx?):\d+(?=, in\b|: )''',
+_at_line = (r'''((?:^|(?<=File )|(?<=\\n)|(?<=[\n"]))[ \t]*)((?:[^\s"'<>|*?\\]|\\\\|\\(?![nrtu"\\])){1,400}?\.pyx?):\d+(?=, in\b|: )''',
             lambda m: f'{m[1]}{_fold(m[2])}:N', '.py:')
 _repr_addr = (r'\bat 0x[0-9a-fA-F]{6,16}\b(?=>|, file )', 'at 0xADDR', 'at 0x')
 _module_from = (r"""(' from ')([^'\n]{1,400}?)('>)""", lambda m: f'{m[1]}{_fold(m[2])}{m[3]}', "' from '")
