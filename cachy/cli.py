@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from . import __version__
 from .answer import events,has_prices,price
-from .creds import secret_query,secret_values_in,userinfo
+from .creds import secret_name,secret_query,secret_values_in,userinfo
 from .explain import path_keys,plural,seconds,dollars
 from .store import Store,cache_file,is_record,open_regular,_bom
 
@@ -255,6 +255,13 @@ def _do_show(args):
     print(_render(r))
     return 0
 
+# %% ../nbs/02_cli.ipynb #754db25b
+def _shown(sk):
+    "The paths and headers of the request sketch `sk` that show a value under a credential's name, by preview or digest"
+    ps,hs = (sk.get(f) if isinstance(sk, dict) and isinstance(sk.get(f), dict) else {} for f in ('parts', 'hdrs'))
+    bad = [p for p,v in ps.items() if v != ['', '(hidden)'] and any(map(secret_name, path_keys(p)))]
+    return bad + [f'{h} header' for h,v in hs.items() if v != '(hidden)' and secret_name(h)]
+
 # %% ../nbs/02_cli.ipynb #1ffc95de
 def _problems(lines):
     "`(line number, message, whether it fails the check)` for what is wrong in `lines`, `(number, line, ended)` triples"
@@ -270,6 +277,7 @@ def _problems(lines):
         if isinstance(r, dict) and isinstance(u := r.get('url'), str):
             if ps := secret_query(u): res.append((i, f"the URL carries a credential: {', '.join(ps)}", True))
             if userinfo(u): res.append((i, "the URL carries a user name or password", True))
+        if isinstance(r, dict) and (ps := _shown(r.get('req'))): res.append((i, f"the request's sketch shows a value under a credential's name: {', '.join(ps)}", True))
         res += [(i, f"looks like {what}: {s}", True) for what,s in secret_values_in(l.decode('utf-8', 'replace'))]
     for k,ls in seen.items():
         served = ls[0][0] if len(k) == 8 else ls[-1][0]

@@ -9,21 +9,21 @@ __all__ = ['doms', 'key_hdrs', 'ignore_fields', 'norm_pats', 'resp_norm_pats', '
            'cachy', 'no_cachy', 'ReplayMiss', 'cachy_stats', 'secret_params']
 
 # %% ../nbs/00_core.ipynb #f020b167
-import atexit,base64,codecs,hashlib,importlib,importlib.abc,json,os,re,sys,threading,time,weakref,zlib
+import atexit,base64,codecs,hashlib,importlib,importlib.abc,ipaddress,json,os,re,sys,threading,time,weakref,zlib
 from collections import Counter,namedtuple
 from contextvars import ContextVar
 from contextlib import contextmanager
 from dataclasses import dataclass,field
 from datetime import timedelta
 from fnmatch import fnmatchcase
-from functools import cache,partial
+from functools import cache,lru_cache,partial
 from urllib.parse import urlsplit,urlencode,parse_qsl
 import httpx
 try: import httpx2
 except ImportError: httpx2 = None
 from fastcore.meta import delegates
 from . import answer
-from .creds import secret_params,secret_param
+from .creds import secret_params,secret_param,listed
 from .store import Store,cache_file,warn
 from .legacy import earlier_keys,model_of,same_model
 from .explain import sketch,closest,plural,seconds,dollars
@@ -135,17 +135,24 @@ def _allowed(url, ds):
 # %% ../nbs/00_core.ipynb #9b8a8b62
 _all_ = ['secret_params']
 
-def _url(req, key=False):
-    "The URL of `req` without user name, password, or the query parameters that `secret_params` names; as the key holds it if `key`: the parameters in order of name, encoded one way"
+def _url(req, key=False, drop=secret_param):
+    "The URL of `req` without user name, password, or the query parameters `drop` says carry credentials; as the key holds it if `key`: the parameters in order of name, encoded one way"
     u = req.url
     if u.userinfo: u = u.copy_with(userinfo=b'')
     if not u.query: return str(u)
-    ps = [(k,v) for k,v in u.params.multi_items() if not secret_param(k)]
+    ps = [(k,v) for k,v in u.params.multi_items() if not drop(k)]
     if key: return str(u.copy_with(query=None)) + ('?' + urlencode(sorted(ps, key=lambda p: p[0])) if ps else '')
     return str(u.copy_with(params=ps)) if len(ps) < len(u.params.multi_items()) else str(u)
 
 # %% ../nbs/00_core.ipynb #1b2e6c90
-key_hdrs = ['anthropic-beta', 'anthropic-version', 'openai-beta']
+key_hdrs = ['anthropic-beta', 'anthropic-version', 'openai-beta',
+            'x-amzn-bedrock-guardrailidentifier', 'x-amzn-bedrock-guardrailversion', 'x-amzn-bedrock-trace',
+            'x-amzn-bedrock-performanceconfig-latency', 'x-amzn-bedrock-service-tier',
+            'x-vertex-ai-llm-request-type', 'x-vertex-ai-llm-shared-request-type',
+            'extra-parameters', 'azureml-model-deployment', 'x-policy-id', 'groq-model-version']
+
+# %% ../nbs/00_core.ipynb #59906a78
+_since_key2 = frozenset(key_hdrs) - {'anthropic-beta', 'anthropic-version', 'openai-beta'}
 
 # %% ../nbs/00_core.ipynb #6e3b0a85
 def _hval(v):
@@ -169,9 +176,9 @@ def _heads(req):
         if k in ns: d[k] = d[k]+b', '+v if k in d else v
     return {k.decode():v.decode('latin-1') for k,v in d.items()}
 
-def _key_headers(req, hs=None):
-    "`{name: value}` of the headers of `req` that `key_hdrs` names, from `hs`, its `_heads`, if given"
-    ks = _names()[1]
+def _key_headers(req, hs=None, key2=False):
+    "`{name: value}` of the headers of `req` that `key_hdrs` names (but those key 3 added, if `key2`), from `hs`, its `_heads`, if given"
+    ks = _names()[1] - _since_key2 if key2 else _names()[1]
     return {k:_hval(v) for k,v in sorted((_heads(req) if hs is None else hs).items()) if k in ks}
 
 # %% ../nbs/00_core.ipynb #2f2056ed
@@ -254,28 +261,42 @@ def _body(req, key2=False):
     "The body of `req` (read) as text, normalised so that equal requests give equal text"
     return _text(req, _json(req, key2), key2)
 
+# %% ../nbs/00_core.ipynb #3c2d6e84
+_rx = cache(re.compile)
+
+# %% ../nbs/00_core.ipynb #22f1a018
+_folders = ((r'^(?:.*?[\\/])?(?:site|dist)-packages(?=[\\/])', '<site-packages>'),
+            (r'^(?:.*?[\\/])?(?:lib[\\/]+python3\.\d+|Python3\d+[\\/]+Lib)(?=[\\/])', '<stdlib>'),
+            (r'^(?:/home/[^\\/]+|/Users/[^\\/]+|[A-Za-z]:[\\/]+Users[\\/]+[^\\/]+|/root)(?=[\\/])', '~'))
+
+def _fold(p):
+    "Path `p`, of a traceback's frame or a repr, with the folders that differ between machines named: installed packages, the standard library, a home folder"
+    for pat,rep in _folders: p = _rx(pat).sub(rep, p, 1)
+    return p
+
 # %% ../nbs/00_core.ipynb #f644493b
+_ipykernel = (r'ipykernel_\d+/\d+\.py', 'ipykernel_N/N.py', 'ipykernel_')
+_ipython_input = (r'<ipython-input-\d+-[0-9a-f]+>', '<ipython-input>', '<ipython-input-')
+_cell_in = (r'Cell In\[\d+\], line \d+', 'Cell In[N], line N', 'Cell In[')
+_frame = (r'''([Ff]ile \\?")([^"\n]{1,400}?)(\\?", line )\d+''', lambda m: f'{m[1]}{_fold(m[2])}{m[3]}N', '", line ')
+_at_line = (r'''((?:^|(?<=File )|(?<=\\n)|(?<=[\n"]))[ \t]*)((?:[^\s"'<>|*?\\]|\\\\|\\(?![nrtu"\\])){1,400}?\.pyx?):\d+(?=, in\b|: )''',
+            lambda m: f'{m[1]}{_fold(m[2])}:N', '.py:')
+_repr_addr = (r'\bat 0x[0-9a-fA-F]{6,16}\b(?=>|, file )', 'at 0xADDR', 'at 0x')
+_module_from = (r"""(' from ')([^'\n]{1,400}?)('>)""", lambda m: f'{m[1]}{_fold(m[2])}{m[3]}', "' from '")
+_var_folders = (r'/var/folders/[\w-]+/[\w-]+/T/', '/tmp/', '/var/folders/')
+_tmp = (r'/tmp/tmp[\w-]{6,}', '/tmp/tmpX', '/tmp/tmp')
+norm_pats = [_ipykernel, _ipython_input, _cell_in, _frame, _at_line, _repr_addr, _module_from, _var_folders, _tmp]
+_default_pats = tuple(norm_pats)
+
+# %% ../nbs/00_core.ipynb #aab683db
 _path_head = r'''(?<![^\s"'(=,\[])(?:[A-Za-z]:)?(?:[\\/]+[^\\/\s"'<>|*?:]+)*?[\\/]+'''
 _path_seg = r'''[^\\/\s"'<>|*?:]+'''
 _frame_line = (r'(File \\?"[^"\n]{0,400}?\\?", )line \d+(?=, in\b)', r'\1line N', 'File ')
-_repr_addr = (r'\bat 0x[0-9a-fA-F]{6,16}\b(?=>|, file )', 'at 0xADDR', 'at 0x')
-norm_pats = [
-    (r'ipykernel_\d+/\d+\.py', 'ipykernel_N/N.py', 'ipykernel_'),
-    (r'<ipython-input-\d+-[0-9a-f]+>', '<ipython-input>', '<ipython-input-'),
-    (r'Cell In\[\d+\], line \d+', 'Cell In[N], line N', 'Cell In['),
-    _frame_line,
-    _repr_addr,
-    (r'/var/folders/[\w-]+/[\w-]+/T/', '/tmp/', '/var/folders/'),
-    (r'/tmp/tmp[\w-]{6,}', '/tmp/tmpX', '/tmp/tmp'),
+_key2_pats = (_ipykernel, _ipython_input, _cell_in, _frame_line, _repr_addr, _var_folders, _tmp,
     (_path_head + r'(?:site|dist)-packages(?=[\\/])', '<site-packages>', '-packages'),
     (_path_head + r'(?:lib[\\/]+python3\.\d+|Python3\d+[\\/]+Lib)(?=[\\/])', '<stdlib>', ('python3.', 'Python3')),
     (r'''(?<![^\s"'(=,\[])(?:/home/''' + _path_seg + r'|/Users/' + _path_seg + r'|[A-Za-z]:[\\/]+Users[\\/]+' + _path_seg + r'|/root)(?=[\\/])', '~',
-     ('/home/', '/Users/', 'Users\\', '/root/')),
-]
-_default_pats = _key2_pats = tuple(norm_pats)
-
-# %% ../nbs/00_core.ipynb #3c2d6e84
-_rx = cache(re.compile)
+     ('/home/', '/Users/', 'Users\\', '/root/')))
 
 # %% ../nbs/00_core.ipynb #4d3e7f95
 def _norm(s, pats=None):
@@ -297,9 +318,9 @@ def _streams(req, js, hs=None):
     return 'event-stream' in a and 'json' not in a
 
 # %% ../nbs/00_core.ipynb #6166fae3
-def _hdr_lines(req, hs=None):
-    "The `key_hdrs` headers of `req` (whose `_heads` are `hs`, if given) as the key hashes them, a line each"
-    return ''.join(f'{k}: {v}\n' for k,v in _key_headers(req, hs).items())
+def _hdr_lines(req, hs=None, key2=False):
+    "The `key_hdrs` headers of `req` (whose `_heads` are `hs`, if given) as the key (key 2 if `key2`) hashes them, a line each"
+    return ''.join(f'{k}: {v}\n' for k,v in _key_headers(req, hs, key2).items())
 
 # %% ../nbs/00_core.ipynb #e93a2584
 def _hash(parts, n):
@@ -324,12 +345,14 @@ def _added_pats():
 def _key2(req, stream, pats=None):
     "The key version 2 gave `req` when its client's `send` got `stream`, normalised with `pats` (default: key 2's own and those the user added)"
     pats = [*_key2_pats, *_added_pats()] if pats is None else pats
-    return _hash(('cachy key 2', req.method, _url(req), 'stream' if stream else '', _hdr_lines(req), _norm(_body(req, key2=True), pats)), 20)
+    return _hash(('cachy key 2', req.method, _url(req, drop=listed), 'stream' if stream else '', _hdr_lines(req, key2=True), _norm(_body(req, key2=True), pats)), 20)
 
 # %% ../nbs/00_core.ipynb #d22c2387
+_earned = frozenset({400, 404, 405, 406, 410, 411, 413, 414, 415, 422})
+
 def _recordable(status):
-    "Whether a response with `status` is recorded"
-    return 200 <= status < 300 or (400 <= status < 500 and status not in (401, 403, 408, 409, 429))
+    "Whether a response with `status` is recorded: a success, or an error the request itself earns"
+    return 200 <= status < 300 or status in _earned
 
 # %% ../nbs/00_core.ipynb #e8926370
 _kept = {'content-type', 'x-amzn-errortype'}
@@ -617,8 +640,16 @@ _cfg = None
 _off = ContextVar('cachy_off', default=False)
 
 # %% ../nbs/00_core.ipynb #5e1f9d40
-def _loopback(host): return host in ('localhost', '::1') or host.startswith('127.')
+@lru_cache(maxsize=256)
+def _loopback(host):
+    "Whether `host`, a name or an address (from a URL, or a socket's), is this machine's loopback, judged from its text alone"
+    h = str(host).lower()
+    if h in ('localhost', 'localhost.'): return True
+    try: a = ipaddress.ip_address(h[1:-1] if h[:1] == '[' else h.replace('%25', '%'))
+    except ValueError: return False
+    return a.is_loopback or a.version == 6 and a.ipv4_mapped is not None and a.ipv4_mapped.is_loopback
 
+# %% ../nbs/00_core.ipynb #7089c8e4
 def _ours(c, req):
     "Whether cachy handles `req` under configuration `c`; `ReplayMiss` for a request offline mode may not let out"
     if c is None: return False
@@ -735,6 +766,8 @@ def _write(store, rec, replace=False):
 def _unsaved(status, headers, raw):
     "Why a live response with `status`, `headers` and body `raw` is not recorded, or `None` if it is"
     if not _recordable(status): return f"status {status}, which may differ next time"
+    if status >= 300 and (why := answer.blames_account(raw, headers.get('x-amzn-errortype', ''))):
+        return f"status {status} blames the account ({why}), which may differ next time"
     if status < 300 and (e := answer.error(raw, headers.get('content-type', ''))) and not _recordable(e[0]):
         return f"the body reports an error that may differ next time: {e[1]} ({e[0]})"
 

@@ -9,7 +9,7 @@ __all__ = ['secret_params']
 
 # %% ../nbs/07_creds.ipynb #badc0842
 import re
-from functools import cache
+from functools import cache,lru_cache
 from urllib.parse import parse_qsl,urlsplit
 
 # %% ../nbs/07_creds.ipynb #e61e5cb1
@@ -24,6 +24,37 @@ def words(name):
     "The words of `name`, lower-cased, split at separators and at case changes"
     return [w.lower() for w in _word.findall(name)]
 
+# %% ../nbs/07_creds.ipynb #f3b42e98
+_creds = {'key', 'apikey', 'token', 'secret', 'secrets', 'password', 'passwords', 'passwd', 'pwd', 'passphrase', 'passcode', 'auth', 'oauth',
+          'authorization', 'authentication', 'bearer', 'jwt', 'cookie', 'cookies', 'credential', 'credentials', 'cred', 'creds',
+          'signature', 'signatures', 'sig'}
+_counts = {'keys', 'tokens'}
+_qualifiers = {'api', 'access', 'account', 'admin', 'app', 'auth', 'bearer', 'client', 'encryption', 'id', 'master', 'oauth', 'personal',
+               'private', 'refresh', 'sas', 'secret', 'security', 'service', 'session', 'signing', 'subscription'}
+_harmless = {'page', 'next', 'prev', 'previous', 'continuation', 'cursor', 'resume', 'sync', 'max', 'min', 'stop', 'pad', 'bos', 'eos',
+             'special', 'cache', 'idempotency', 'sort', 'partition', 'dedup', 'dedupe', 'public', 'foreign', 'thought'}
+
+# %% ../nbs/07_creds.ipynb #4199eb94
+def _split(w):
+    "`(qualifier, word)` of a name run together, `accesstoken` → `('access', 'token')`, when it starts with a qualifier; else `('', w)`"
+    for c in ('keys', 'key', 'tokens', 'token', 'secret', 'password', 'signature', 'credentials'):
+        if w.endswith(c) and w[:-len(c)] in _qualifiers: return w[:-len(c)],c
+    return '',w
+
+# %% ../nbs/07_creds.ipynb #c6a94b4a
+@lru_cache(maxsize=4096)
+def _means_secret(name):
+    "Whether `name` (a string) names a credential, by its last word and the word before it"
+    *ws,last = [w for w in words(name) if not w.isdigit()] or ['']
+    q = ws[-1] if ws else ''
+    if last not in _creds and last not in _counts: q,last = _split(last)
+    if last in _counts: return q in _qualifiers
+    return last in _creds and q not in _harmless
+
+def secret_name(name):
+    "Whether a field, header or query parameter called `name` holds a credential, by what its words mean, in any case style"
+    return isinstance(name, str) and _means_secret(name)
+
 # %% ../nbs/07_creds.ipynb #84990a3b
 secret_params = ['key', 'api_key', 'access_token', 'token', 'auth', 'sig', 'signature', 'x-amz-signature',
     'x-amz-credential', 'x-amz-security-token', 'x-amz-date', 'x-amz-expires', 'x-amz-algorithm', 'x-amz-signedheaders',
@@ -34,10 +65,18 @@ secret_params = ['key', 'api_key', 'access_token', 'token', 'auth', 'sig', 'sign
 @cache
 def _squashed(ps): return frozenset(map(squash, ps))
 
-# %% ../nbs/07_creds.ipynb #7c0d5e08
-def secret_param(name):
-    "Whether URL query parameter `name` carries a credential: one of `secret_params`, in any case style"
+# %% ../nbs/07_creds.ipynb #fe7fcbd2
+def listed(name):
+    "Whether URL query parameter `name` is one of `secret_params`, in any case style: all that key 2 removed"
     return squash(name) in _squashed(tuple(secret_params))
+
+# %% ../nbs/07_creds.ipynb #7c0d5e08
+@lru_cache(maxsize=4096)
+def _param(name, ps): return squash(name) in _squashed(ps) or _means_secret(name)
+
+def secret_param(name):
+    "Whether URL query parameter `name` carries a credential: one of `secret_params` in any case style, or a name that means one"
+    return _param(name, tuple(secret_params))
 
 # %% ../nbs/07_creds.ipynb #dc9971b7
 def secret_query(url):
@@ -49,17 +88,14 @@ def userinfo(url):
     "Whether `url` carries a user name or password (`https://ann:pw@host/`)"
     return '@' in urlsplit(url).netloc
 
-# %% ../nbs/07_creds.ipynb #22bd3ef8
-_secret_words = {'key', 'apikey', 'token', 'secret', 'password', 'passwd', 'pwd', 'passphrase', 'auth', 'authorization',
-                 'cookie', 'credential', 'credentials', 'signature', 'sig'}
-
-def secret_name(name):
-    "Whether a field or header called `name` holds a credential, by its last word, in any case style"
-    return isinstance(name, str) and bool(ws := words(name)) and ws[-1] in _secret_words
-
 # %% ../nbs/07_creds.ipynb #9e1dc565
-secret_values = [('an Anthropic key', r'sk-ant-[\w-]{20,}'), ('an OpenAI key', r'sk-(?!ant-)[\w-]{20,}'),
-                 ('a Google API key', r'AIza[\w-]{35}'), ('an AWS access key id', r'(?:AKIA|ASIA)[0-9A-Z]{16}'),
+secret_values = [('an Anthropic key', r'sk-ant-[\w-]{20,}'), ('an OpenRouter key', r'sk-or-v1-[\w-]{20,}'),
+                 ('an OpenAI key (or DeepSeek, Moonshot)', r'sk-(?!ant-|or-v1-)[\w-]{20,}'), ('a Groq key', r'gsk_[A-Za-z0-9]{20,}'),
+                 ('an xAI key', r'xai-[A-Za-z0-9]{20,}'), ('a Fireworks key', r'fw_[A-Za-z0-9]{20,}'), ('a Together key', r'tgp_v1_[\w-]{20,}'),
+                 ('a Google API key', r'AIza[\w-]{35}'), ('a Vertex AI express key', r'AQ\.[\w-]{40,}'), ('a Google OAuth token', r'ya29\.[\w-]{20,}'),
+                 ('an Amazon Bedrock API key', r'(?:ABSKQmVkcm9ja0FQSUtleS|bedrock-api-key-)[\w+/=-]{20,}'),
+                 ('an AWS access key id', r'(?:AKIA|ASIA)[0-9A-Z]{16}'), ('a private key', r'-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----'),
+                 ('a JSON web token', r'eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]{8,}'),
                  ('a bearer token', r'Bearer\s+(?=[\w.~+/=-]*\d)[\w.~+/=-]{16,}')]
 
 # %% ../nbs/07_creds.ipynb #7c0d5e11

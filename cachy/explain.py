@@ -92,7 +92,8 @@ def _parts(body, n):
 
 # %% ../nbs/05_explain.ipynb #5645460c
 def _part(ks, v, norm):
-    "`[digest, preview]` of the part `v` at path keys `ks`; no digest if it holds a credential"
+    "`[digest, preview]` of the part `v` at path keys `ks`: no digest if it holds a credential, and neither under a credential's name"
+    if any(map(secret_name, ks[:-1])): return ['', '(hidden)']
     name = ks[-1] if ks else ''
     return ['' if _secretive(v, name) else _digest(v, norm), _preview(v, name)]
 

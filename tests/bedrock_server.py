@@ -2,7 +2,8 @@
 `converse-stream` (AWS's binary `application/vnd.amazon.eventstream`), `invoke` and `invoke-with-response-stream` (a model's own
 JSON, Anthropic's here, in `chunk` events). It counts the requests it gets. The model id picks an answer:
 `err-429` an HTTP error with its `x-amzn-ErrorType`, `exc-throttlingException` a stream that fails with that exception,
-`gate` a stream that sends its last events only once `gate` is set."""
+`gate` a stream that sends its last events only once `gate` is set, `acct-quota` an error of the account. An answer names the
+`X-Amzn-Bedrock-*` headers it was asked with (guardrail, trace, performance, service tier), as if they changed it."""
 import base64,json,re,threading,uuid,zlib
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import unquote,urlsplit
@@ -25,6 +26,10 @@ def event(name, d):
 def exception(name, text='it failed'):
     "An exception message `name`, as Bedrock ends a stream that fails"
     return message({':exception-type': name, ':content-type': 'application/json', ':message-type': 'exception'}, json.dumps({'message': text}).encode())
+
+# Errors of the account, chosen by the model id: `(status, error type, message)`
+account_errors = {'acct-quota': (400, 'ServiceQuotaExceededException', "Your request exceeds the service quota for your account."),
+                  'acct-usecase': (404, 'ResourceNotFoundException', 'Model use case details have not been submitted for this account. Fill out the Anthropic use case details form before using the model.')}
 
 usage = {'inputTokens': 5, 'outputTokens': 7, 'totalTokens': 12}
 
@@ -88,8 +93,11 @@ def _handler(srv):
                 code = int(e[1])
                 return self.send(code, 'application/json', json.dumps({'message': f'error {code} #{n}'}).encode(),
                                  {'x-amzn-ErrorType': f'{errors.get(code, "InternalServerException")}:http://internal.amazon.com/coral/com.amazon.bedrock/'})
+            if model in account_errors:
+                code,name,msg = account_errors[model]
+                return self.send(code, 'application/json', json.dumps({'message': msg}).encode(), {'x-amzn-ErrorType': f'{name}:http://internal.amazon.com/coral/com.amazon.bedrock/'})
             data = json.loads(body)
-            text = f'reply {n}: {_said(data)}'
+            text = f'reply {n}: {_said(data)}' + ''.join(f' [{h[15:]}: {v}]' for h,v in sorted(self.headers.items(), key=lambda i: i[0].lower()) if h.lower().startswith('x-amzn-bedrock-'))
             if op == 'converse': return self.send(200, 'application/json', json.dumps(converse(text)).encode())
             if op == 'invoke': return self.send(200, 'application/json', json.dumps(anthropic(n, model, text)).encode(),
                                                 {'X-Amzn-Bedrock-Input-Token-Count': '5', 'X-Amzn-Bedrock-Output-Token-Count': '7'})

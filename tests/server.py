@@ -62,6 +62,22 @@ def _ant_err(code, n, model):
     typ = {400:'invalid_request_error', 401:'authentication_error', 404:'not_found_error', 429:'rate_limit_error'}.get(code, 'api_error')
     return {'type': 'error', 'error': {'type': typ, 'message': f'error {code} #{n} for model {model}'}}
 
+# Errors of the account, chosen by the model's name `acct-KIND`: `(status, body)` as each provider sends them
+account_errors = {
+    'gemini-key': (400, {'error': {'code': 400, 'message': 'API key not valid. Please pass a valid API key.', 'status': 'INVALID_ARGUMENT',
+                                   'details': [{'@type': 'type.googleapis.com/google.rpc.ErrorInfo', 'reason': 'API_KEY_INVALID', 'domain': 'googleapis.com',
+                                                'metadata': {'service': 'generativelanguage.googleapis.com'}}]}}),
+    'gemini-country': (400, {'error': {'code': 400, 'status': 'FAILED_PRECONDITION',
+                                       'message': 'Gemini API free tier is not available in your country. Please enable billing on your project in Google AI Studio.'}}),
+    'anthropic-credits': (400, {'type': 'error', 'error': {'type': 'invalid_request_error',
+                                'message': 'Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.'}}),
+    'xai-key': (400, {'code': 'Client specified an invalid argument', 'error': 'Incorrect API key provided: xa***Yk. You can obtain an API key from https://console.x.ai.'}),
+    'azure-deployment': (404, {'error': {'code': 'DeploymentNotFound', 'message': 'The API deployment for this resource does not exist. If you created the deployment '
+                                         'within the last 5 minutes, please wait a moment and try again.'}}),
+    'openrouter-credits': (402, {'error': {'code': 402, 'message': 'Insufficient credits. Add more using https://openrouter.ai/settings/credits'}}),
+    'deepseek-balance': (402, {'error': {'message': 'Insufficient Balance', 'type': 'unknown_error', 'param': None, 'code': 'invalid_request_error'}}),
+    'groq-flex': (498, {'error': {'message': 'Flex tier capacity exceeded', 'type': 'capacity_exceeded', 'code': 'capacity_exceeded'}})}
+
 def _chat(n, model, text):
     return {'id': f'chatcmpl-{n}', 'object': 'chat.completion', 'created': 1700000000+n, 'model': model,
             'choices': [{'index': 0, 'message': {'role': 'assistant', 'content': text, 'refusal': None},
@@ -226,6 +242,7 @@ def _handler(srv):
             model = str(data.get('model') or q.get('model') or (gem and gem[1]) or '')
             code = int(q['status']) if 'status' in q else int(model[7:]) if model.startswith('status-') else 200
             stream = bool(data.get('stream')) or q.get('stream') == '1'
+            if model.startswith('acct-'): return self.send_json(account_errors[model[5:]][1], account_errors[model[5:]][0])
             if code != 200:
                 err = _ant_err if p == '/v1/messages' else _gem_err if gem else _oai_err
                 return self.send_json(err(code, n, model), code, {'retry-after-ms': '1'})
@@ -263,7 +280,7 @@ def _handler(srv):
             if p.startswith('/stable/'):
                 note = {'x-note': q['note'].encode().decode('latin-1') if q.get('wire') == 'utf-8' else q['note']} if 'note' in q else None
                 return self.send_json(dict(path=p, query=q, body=body.decode('utf-8', 'replace'), salt=srv.salt, pad='x'*int(q.get('pad', 0))), hdrs=note)
-            return self.send_json(dict(n=n, method=self.command, path=p, query={k:v for k,v in q.items() if k.lower() not in ('key', 'api_key', 'access_token', 'token', 'sig')}, body=body.decode('utf-8', 'replace')), code)
+            return self.send_json(dict(n=n, method=self.command, path=p, query={k:v for k,v in q.items() if k.lower() not in ('key', 'api_key', 'access_token', 'token', 'sig') and 'SECRET' not in v}, body=body.decode('utf-8', 'replace')), code)
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = handle_any
 

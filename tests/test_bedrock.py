@@ -237,3 +237,30 @@ def test_other_hosts_pass(br, on, cfile):
     assert br.total == 2
     assert not cfile.exists()
     assert stats_since(before)['pass'] == 2
+
+@pytest.mark.sdk('boto3', 'sync', 'stream')
+def test_invoke_settings_in_headers_keyed(br, cached):
+    "`invoke_model` takes its guardrail, trace, latency mode and service tier in headers: each call gets its own answer, which replays; the guardrail never hits the unguarded one"
+    c = client(br)
+    body = json.dumps({'anthropic_version': 'bedrock-2023-05-31', 'max_tokens': 50, 'messages': [{'role': 'user', 'content': 'hi'}]})
+    kws = [{}, dict(guardrailIdentifier='gr-1', guardrailVersion='1'), dict(guardrailIdentifier='gr-1', guardrailVersion='2'),
+           dict(guardrailIdentifier='gr-1', guardrailVersion='1', trace='ENABLED'), dict(performanceConfigLatency='optimized'), dict(serviceTier='priority')]
+    def text(kw): return json.loads(c.invoke_model(modelId='anthropic.claude-x', body=body, **kw)['body'].read())['content'][0]['text']
+    def streamed(kw): return ''.join(e['delta']['text'] for e in chunks(c.invoke_model_with_response_stream(modelId='anthropic.claude-x', body=body, **kw)) if e['type'] == 'content_block_delta')
+    live = [text(kw) for kw in kws] + [streamed(kw) for kw in kws[:2]]
+    assert br.total == 8
+    assert live[0] == 'reply 1: hi' and live[1] == 'reply 2: hi [GuardrailIdentifier: gr-1] [GuardrailVersion: 1]'
+    assert len(set(live)) == 8
+    assert [text(kw) for kw in kws] + [streamed(kw) for kw in kws[:2]] == live
+    assert br.total == 8
+    assert [r['req']['hdrs'] for r in recs(cached)][1] == {'x-amzn-bedrock-guardrailidentifier': "'gr-1'", 'x-amzn-bedrock-guardrailversion': "'1'"}
+
+@pytest.mark.parametrize('model,code,name', [('acct-quota', 400, 'ServiceQuotaExceededException'), ('acct-usecase', 404, 'ResourceNotFoundException')])
+def test_account_errors_not_recorded(br, cached, model, code, name):
+    "A quota of the account used up, or a model's use case form not sent yet: an error that passes once the account is fixed, asked again every time"
+    c = untried(br)
+    for _ in range(2):
+        with pytest.raises(ClientError) as e: c.converse(modelId=model, messages=msgs)
+        assert (e.value.response['Error']['Code'], e.value.response['ResponseMetadata']['HTTPStatusCode']) == (name, code)
+    assert br.total == 2
+    assert recs(cached) == []

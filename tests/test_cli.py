@@ -174,7 +174,7 @@ def test_check(rec):
     p.write_bytes(good + b'{"key": "broken\n' + leak.encode() + b'\n')
     r = cachy('check', '--cache-dir', d)
     assert r.returncode == 1, r.stdout
-    assert r.stdout.splitlines() == [f'{p}:6: damaged: not JSON', f'{p}:7: looks like an OpenAI key: sk-proj-Ab3A…', f'cachy check: 2 problems in {p}']
+    assert r.stdout.splitlines() == [f'{p}:6: damaged: not JSON', f'{p}:7: looks like an OpenAI key (or DeepSeek, Moonshot): sk-proj-Ab3A…', f'cachy check: 2 problems in {p}']
     assert 'Ab3'*4 not in r.stdout
     p.write_bytes(good + b'{"key": "2", "response": "Authorization: Bearer abcdef0123456789xyz"}\n'
                   b'{"key": "3", "response": "AIza' + b'x'*35 + b' sk-ant-api03-' + b'y'*30 + b'"}\n')

@@ -2,7 +2,7 @@
 dummy credentials, the hosts never cached, what replay lets through, the sealed offline mode, the miss message on a
 pycachy file, and pycachy's helpers. Provider hosts are reached over plain HTTP through the loopback test server acting
 as an HTTP proxy (`pycachy_calls.via`), so the URLs are the providers' own and nothing leaves 127.0.0.1."""
-import shutil
+import re,shutil
 import httpx,pytest
 import pycachy_calls
 from cachy import enable_cachy,cachy_stats,doms,no_cachy,ReplayMiss
@@ -141,6 +141,27 @@ def test_offline(proxy, srv, tmp_path, oai):
     with httpx.Client(trust_env=False) as c: assert c.get(srv.url+'/echo').json()['n'] == n+1
     with pytest.raises(ReplayMiss, match='would reach api.github.com'): pycachy_calls_requests('http://api.github.com/y')
     with pytest.raises(ValueError, match="offline is replay mode, sealed; mode='record'"): enable_cachy(cache_dir=tmp_path, offline=True, mode='record')
+
+@pytest.mark.parametrize('host', ['127.telemetry.example.com', '127.0.0.1.nip.io', 'localhost.example.com', '127.1', '0.0.0.0'])
+def test_offline_seals_names_that_look_local(host, proxy, tmp_path):
+    "A name that only starts like a loopback address, or an address only C's inet_aton reads as one, is refused without a request"
+    enable_cachy(cache_dir=tmp_path, offline=True)
+    with httpx.Client() as c, pytest.raises(ReplayMiss, match=f'would reach {re.escape(host)}, which is not in doms'): c.get(f'http://{host}/x')
+    assert proxy.total == 0
+
+@pytest.mark.parametrize('host', ['localhost', 'LOCALHOST.', 'localhost.', '[0:0:0:0:0:0:0:1]', '[::1]', '127.8.9.10', '[::ffff:127.0.0.1]'])
+def test_offline_lets_loopback_out(host, proxy, tmp_path):
+    "Loopback however it is written passes the seal (here to the proxy that stands in for it)"
+    enable_cachy(cache_dir=tmp_path, offline=True)
+    with httpx.Client() as c: assert c.get(f'http://{host}:9/echo').json()['path'] == '/echo'
+    assert proxy.total == 1
+
+def test_offline_loopback_mapped_into_ipv6(srv, tmp_path):
+    "127.0.0.1 written as an IPv4-mapped IPv6 address reaches the loopback server itself, through the seal"
+    enable_cachy(cache_dir=tmp_path, offline=True)
+    with httpx.Client(trust_env=False) as c:
+        for h in ('[::ffff:127.0.0.1]', '[0:0:0:0:0:ffff:7f00:1]'): assert c.get(f'http://{h}:{srv.port}/echo').json()['path'] == '/echo'
+    assert srv.total == 2
 
 def pycachy_calls_requests(url):
     import requests

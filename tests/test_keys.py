@@ -52,7 +52,23 @@ def test_volatile_headers_share_an_entry(srv, on, cfile):
     assert outs[0] == outs[1]
     assert srv.reqs[0]['headers']['x-stainless-os'] == 'Linux'
 
-@pytest.mark.parametrize('param', ['api_key', 'key', 'access_token', 'sig', 'API_KEY'])
+@pytest.mark.parametrize('name,values', [('x-vertex-ai-llm-request-type', ('dedicated', 'shared')), ('X-Vertex-AI-LLM-Shared-Request-Type', ('priority', 'flex')),
+                                         ('extra-parameters', ('pass-through', 'drop')), ('azureml-model-deployment', ('mistral-large', 'llama-3')),
+                                         ('x-policy-id', ('strict-filter', 'lenient-filter')), ('Groq-Model-Version', ('latest', '2025-07-23'))])
+def test_provider_headers(name, values, srv, on, oai, cfile):
+    "A header by which Vertex AI, Azure or Groq selects the model, tier, filter or parameter handling: each value gets its own answer, which replays"
+    on()
+    def ask(v=None): return oai.chat.completions.create(model='m', messages=msgs('hi'), extra_headers={name: v} if v else None).choices[0].message.content
+    live = [ask(), *map(ask, values)]
+    assert srv.total == 3
+    assert [srv.headers[i].get(name.lower()) for i in range(3)] == [None, *values]
+    on(mode='replay')
+    assert [ask(), *map(ask, values)] == live
+    assert srv.total == 3
+    assert [r['req']['hdrs'] for r in recs(cfile)] == [{}, *({name.lower(): repr(v)} for v in values)]
+
+@pytest.mark.parametrize('param', ['api_key', 'key', 'access_token', 'sig', 'API_KEY', 'subscription-key', 'Ocp-Apim-Subscription-Key', 'password',
+                                   'client_secret', 'refreshToken', 'X-Goog-Api-Key', 'sas_token', 'accessKey'])
 def test_secret_param(param, srv, on, cfile):
     "A credential in the URL is not part of the key and never reaches the file"
     on()
@@ -63,6 +79,15 @@ def test_secret_param(param, srv, on, cfile):
     assert srv.total == 1
     assert srv.reqs[0]['query'][param] == 'SECRET-one'
     assert 'SECRET' not in cfile.read_text() and recs(cfile)[0]['url'] == srv.url+'/v1/models?alt=json'
+
+@pytest.mark.parametrize('param', ['pageToken', 'page_token', 'nextToken', 'continuation-token', 'max_tokens', 'cache_key', 'keywords', 'monkey'])
+def test_cursor_params_keyed(param, srv, on, cfile):
+    "A parameter whose name only sounds like a credential (a page cursor, a count, a routing key) stays in the key: each page its own answer"
+    on()
+    with httpx.Client() as c: a,b = [c.get(srv.url+f'/v1/models?{param}={v}').json() for v in ('one', 'two')]
+    assert a != b
+    assert srv.total == 2
+    assert [r['url'] for r in recs(cfile)] == [srv.url+f'/v1/models?{param}={v}' for v in ('one', 'two')]
 
 def test_azure_sas(srv, on, cfile):
     "A signed Azure URL keeps its api-version, and loses its SAS token, whose start and expiry change every time"

@@ -1,7 +1,8 @@
 "What is keyed and what is stored, normalised: `norm_pats` on requests, `resp_keep` and `resp_norm_pats` on responses"
-import re
+import re,subprocess,sys
 import pytest
 import cachy.core
+from helpers import child_env
 from server import recs
 
 R,C = '/v1/responses','/v1/chat/completions'
@@ -59,3 +60,43 @@ def test_resp_norm_pats(srv, on, oai, cfile, monkeypatch):
     assert live.id == 'chatcmpl-1'
     assert hit.id == 'chatcmpl-N'
     assert recs(cfile)[0]['response'].count('chatcmpl-N') == 1
+
+@pytest.mark.parametrize('a,b', [('Who can read /home/alice/.ssh/id_rsa?', 'Who can read /home/bob/.ssh/id_rsa?'),
+                                 ('Is C:\\Users\\alice\\secrets.txt safe?', 'Is C:\\Users\\bob\\secrets.txt safe?'),
+                                 ('What is in /opt/app/lib/python3.11/site-packages/foo/config.py?', 'What is in /srv/other/lib/python3.12/site-packages/foo/config.py?'),
+                                 ('Explain /usr/lib/python3.11/json/decoder.py', 'Explain /usr/local/lib/python3.12/json/decoder.py'),
+                                 ('Compare "/Users/ann/notes.md"\nand /root/notes.md', 'Compare "/Users/bob/notes.md"\nand /root/notes.md')])
+def test_paths_in_a_prompt_are_the_question(a, b, srv, on, oai):
+    "Outside a traceback's frames and reprs a path is part of the question: two users' files, two installed environments, two answers"
+    on()
+    ask = lambda p: oai.chat.completions.create(model='gpt-x', messages=[{'role': 'user', 'content': p}]).choices[0].message.content
+    assert (ask(a), ask(b), ask(a)) == (f'reply 1: {a}', f'reply 2: {b}', f'reply 1: {a}')
+    assert srv.count(C) == 2
+
+_pytest_case = '''
+import helper_pkg
+def test_f():
+    helper_pkg.fail({})
+'''
+
+def _pytest_traceback(root, env):
+    "The traceback pytest prints for a test that fails inside a package installed in environment `env`, the project at folder `root`"
+    env.mkdir(parents=True)
+    (env/'helper_pkg.py').write_text('def fail(x):\n    return x["missing"]\n')
+    (root/'tests').mkdir(parents=True)
+    (root/'tests'/'test_x.py').write_text(_pytest_case)
+    r = subprocess.run([sys.executable, '-m', 'pytest', '-q', '--tb=long', '-p', 'no:cacheprovider', '-p', 'no:cachy', 'tests/test_x.py'], cwd=root,
+                       capture_output=True, text=True, env=child_env(PYTHONPATH=str(env)), timeout=120)
+    out = r.stdout
+    return out[out.index('___ test_f ___'):out.index('short test summary')]
+
+def test_pytest_traceback_from_two_machines(srv, on, oai, tmp_path):
+    "pytest's frames (`path:line: in f`) from two environments, with the package's lines moved: one request"
+    tbs = [_pytest_traceback(tmp_path/'ann'/'proj', tmp_path/'home'/'ann'/'.venv'/'lib'/'python3.12'/'site-packages'),
+           _pytest_traceback(tmp_path/'ci'/'proj', tmp_path/'opt'/'conda'/'lib'/'python3.11'/'site-packages')]
+    tbs[1] = tbs[1].replace('helper_pkg.py:2:', 'helper_pkg.py:7:')
+    assert tbs[0] != tbs[1] and all('site-packages/helper_pkg.py:' in t and 'KeyError' in t for t in tbs)
+    on()
+    outs = [oai.chat.completions.create(model='gpt-x', messages=[{'role': 'user', 'content': f'Why does this fail?\n{t}'}]).choices[0].message.content for t in tbs]
+    assert srv.count(C) == 1
+    assert outs[0] == outs[1]

@@ -117,6 +117,50 @@ def test_whole_stream_still_recorded(srv, cached, ant, oai):
     assert srv.total == 2
     assert len(recs(cached)) == 2
 
+# 2b. An error of the account (its key, credits, quota, region) passes once the account is fixed: never recorded
+
+def _gemini(srv):
+    from google import genai
+    from google.genai import types
+    return genai.Client(api_key='AIza-test', http_options=types.HttpOptions(base_url=srv.url, retry_options=types.HttpRetryOptions(attempts=1)))
+
+_account = {'openrouter-credits': (402, 'openai'), 'deepseek-balance': (402, 'openai'), 'groq-flex': (498, 'openai'), 'xai-key': (400, 'openai'),
+            'azure-deployment': (404, 'azure'), 'anthropic-credits': (400, 'anthropic'), 'gemini-key': (400, 'gemini'), 'gemini-country': (400, 'gemini')}
+
+@pytest.mark.parametrize('kind', list(_account))
+def test_account_errors_not_recorded(kind, srv, on, cfile, oai, ant, capsys):
+    "Each provider's way of saying the key, the credits or the region is wrong: raised as without cachy, asked again every time, never in the file"
+    import openai,anthropic
+    from google.genai import errors
+    code,sdk = _account[kind]
+    on(debug=True)
+    def go():
+        m = f'acct-{kind}'
+        if sdk == 'openai': return oai.with_options(max_retries=0).chat.completions.create(model=m, messages=msgs('hi'))
+        if sdk == 'azure':
+            with openai.AzureOpenAI(azure_endpoint=srv.url, api_key='dummy', api_version='2024-10-21', max_retries=0) as az:
+                return az.chat.completions.create(model=m, messages=msgs('hi'))
+        if sdk == 'anthropic': return ant.with_options(max_retries=0).messages.create(model=m, max_tokens=9, messages=msgs('hi'))
+        c = _gemini(srv)
+        return c.models.generate_content(model=m, contents='hi')
+    errs = []
+    for _ in range(2):
+        with pytest.raises((openai.APIStatusError, anthropic.APIStatusError, errors.APIError)) as e: go()
+        errs.append(getattr(e.value, 'status_code', None) or e.value.code)
+    assert errs == [code, code]
+    assert srv.total == 2
+    assert recs(cfile) == []
+    assert capsys.readouterr().out.count('cachy NOT RECORDED') == 2
+
+def test_request_errors_still_recorded(srv, on, cfile, oai):
+    "An error the request earns, whoever sends it (a 400 about the request itself), is recorded and replayed as before"
+    import openai
+    on()
+    for _ in range(2):
+        with pytest.raises(openai.BadRequestError): oai.with_options(max_retries=0).chat.completions.create(model='status-400', messages=msgs('hi'))
+    assert srv.total == 1
+    assert [r['status_code'] for r in recs(cfile)] == [400]
+
 # 3. Two different questions never share one answer; tracebacks still hit, and files recorded before still replay
 
 def test_hex_and_line_numbers_are_part_of_the_question(srv, cached, oai):
@@ -282,6 +326,44 @@ def test_credential_fields_hidden(srv, on, cfile, oai):
     assert parts['metadata.accessToken'] == ['', '(hidden)']
     rc,o,_ = cli('check', '--cache-dir', cfile.parent)
     assert rc == 0, o
+
+def test_credential_containers_hidden(srv, on, cfile, oai):
+    "Values under a container named like a credential (`auth.value`, `credentials[0].value`, `password[0]`) get neither preview nor digest"
+    on()
+    extra = {'auth': {'type': 'basic', 'value': 'SECRET-1'}, 'credentials': [{'value': 'SECRET-2', 'kind': 'x'}], 'password': ['SECRET-3'],
+             'config': {'oauth': {'client': {'id': 'SECRET-4'}}}, 'metadata': {'run': 'visible'}}
+    oai.chat.completions.create(model='m', messages=msgs('hi'), extra_body=extra)
+    assert 'SECRET' not in cfile.read_text()
+    parts = recs(cfile)[0]['req']['parts']
+    assert {p: v for p,v in parts.items() if p.startswith(('auth', 'credentials', 'password', 'config'))} and \
+           all(v == ['', '(hidden)'] for p,v in parts.items() if p.startswith(('auth', 'credentials', 'password', 'config')))
+    assert "'visible'" in json.dumps(parts)
+    rc,o,_ = cli('check', '--cache-dir', cfile.parent)
+    assert rc == 0, o
+
+_keys = {'a Groq key': 'gsk_' + 'aB3dE6'*9, 'an xAI key': 'xai-' + 'Zq9Wm2'*14, 'an OpenRouter key': 'sk-or-v1-' + '0f3a'*16,
+         'a Fireworks key': 'fw_' + 'Qm8Rt2'*4, 'a Together key': 'tgp_v1_' + 'Ab_9-z'*7, 'an Amazon Bedrock API key': 'ABSKQmVkcm9ja0FQSUtleS1' + 'YWJj'*20,
+         'a Vertex AI express key': 'AQ.Ab8RN6' + 'Lx_2-9'*8, 'a Google OAuth token': 'ya29.a0AfB_' + 'byC9xz'*10,
+         'an OpenAI key (or DeepSeek, Moonshot)': 'sk-' + '5e1d'*8, 'an Anthropic key': 'sk-ant-api03-' + 'Xy7_'*20}
+
+def test_check_flags_every_provider_key(tmp_path):
+    "A key of each default provider that has a format, pasted into a prompt, fails `cachy check`, which names its kind and prints its first characters only"
+    p = tmp_path/'cachy.jsonl'
+    p.write_text(''.join(json.dumps(dict(key=f'k{i}', response=f'you said: my key is {k}')) + '\n' for i,k in enumerate(_keys.values())))
+    rc,o,_ = cli('check', '--cache-dir', tmp_path)
+    assert rc == 1
+    assert o.splitlines()[:-1] == [f'{p}:{i+1}: looks like {w}: {k[:12]}…' for i,(w,k) in enumerate(_keys.items())]
+    assert not any(k[12:] in o for k in _keys.values())
+
+def test_check_flags_what_an_earlier_cachy_let_through(tmp_path):
+    "A record written before names were read by meaning: a `subscription-key` or `password` in its URL, a value previewed under `auth`"
+    p = tmp_path/'cachy.jsonl'
+    sk = {'stream': False, 'hdrs': {}, 'shape': {'auth': '{value}'}, 'parts': {'auth.value': ['1a2b3c4d', "'hunter2'"], 'password[0]': ['5e6f7a8b', "'hunter3'"], 'q': ['9c0d1e2f', "'hi'"]}}
+    p.write_text(json.dumps(dict(key='k'*24, response='', url='https://apim.azure-api.net/openai/x?subscription-key=abc&password=pw&pageToken=2', req=sk)) + '\n')
+    rc,o,_ = cli('check', '--cache-dir', tmp_path)
+    assert rc == 1
+    assert o.splitlines() == [f"{p}:1: the URL carries a credential: password, subscription-key",
+                              f"{p}:1: the request's sketch shows a value under a credential's name: auth.value, password[0]", f'cachy check: 2 problems in {p}']
 
 # 7. A damaged line never hides a good record
 
