@@ -246,7 +246,7 @@ def send(self:_Book, data, text):
 # %% ../nbs/09_sessions.ipynb #c8045f5d
 @patch
 def take(self:_Book, alone):
-    "What `recv` does now: `('frame', data)` from the file, 'live' (read the live connection), 'wait' (for a send), 'go live', or `('raise', exception)`; `alone`: no other thread or task may send"
+    "What `recv` does now: `('frame', data)` from the file, 'live' (read the live connection), 'wait' (for a send), 'go live', or `('raise', exception)`; `alone`: no other thread or task may send, and the read waits for ever"
     if self.miss: return 'raise',self.miss
     if self.queue: return 'frame',_data(self.queue.popleft())
     if self.closed or self.end: return 'raise',self.gone()
@@ -372,7 +372,6 @@ class _Base:
     local_address = property(lambda self: self.live.local_address if self.live else None)
     remote_address = property(lambda self: self.live.remote_address if self.live else None)
     latency = property(lambda self: self.live.latency if self.live else 0)
-    pending_legacy_warning = False
     def __getattr__(self, name):
         if name.startswith('__') or self.__dict__.get('b') is None or self.b.live is None: raise AttributeError(name)
         return getattr(self.b.live, name)
@@ -408,8 +407,11 @@ class Session(_Base):
     def __init__(self, b, connect):
         super().__init__(b, connect)
         self.cv = threading.Condition(threading.RLock())
+        b.threads.add(threading.get_ident())
         if not b.done: b.went_live(connect())
-    def __enter__(self): return self
+    def __enter__(self):
+        self.pending_legacy_warning = False
+        return self
     def __exit__(self, t, e, tb): self.close() if t is None else self.close(1011)
     def __iter__(self):
         from websockets.exceptions import ConnectionClosedOK
@@ -417,6 +419,12 @@ class Session(_Base):
             while True: yield self.recv()
         except ConnectionClosedOK: return
     def recv_streaming(self, decode=None): yield self.recv(decode=decode)
+    @property
+    def pending_legacy_warning(self): return self.__dict__.get('_legacy', True)
+    @pending_legacy_warning.setter
+    def pending_legacy_warning(self, v):
+        self._legacy = v
+        if self.live is not None: self.live.pending_legacy_warning = v
 
 # %% ../nbs/09_sessions.ipynb #9f85b435
 @patch
@@ -434,6 +442,7 @@ def _go_live(self:Session):
         live.close()
         raise
     b.went_live(live)
+    live.pending_legacy_warning = self.pending_legacy_warning
 
 # %% ../nbs/09_sessions.ipynb #fd344289
 @patch
@@ -456,7 +465,7 @@ def recv(self:Session, timeout=None, decode=None):
     b,until = self.b,None if timeout is None else time.monotonic()+timeout
     with self.cv:
         b.threads.add(threading.get_ident())
-        while (what := b.take(len(b.threads) < 2))[0] != 'live':
+        while (what := b.take(len(b.threads) < 2 and until is None))[0] != 'live':
             match what:
                 case 'frame',data: return _as(data, decode)
                 case 'raise',e: raise e
