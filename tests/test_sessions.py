@@ -339,6 +339,7 @@ def test_read_past_end(ws, on):
     echo_session(ws.url, ['a'])
     on(mode='replay')
     with connect(ws.url+'/echo') as c:
+        assert type(c).__module__ == 'cachy.sessions'
         c.send('a'), c.recv(), c.recv()
         with pytest.raises(TimeoutError): c.recv(timeout=0.05)
         with pytest.raises(ReplayMiss, match='reads past the frames recorded for turn 1'): c.recv()
