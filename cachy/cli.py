@@ -158,8 +158,9 @@ def _table(rows, right=()):
 
 # %% ../nbs/02_cli.ipynb #5f9d3a61
 def _row(k, n, r):
-    "The cells of the line for entry `k` of `n` bytes: key, status, size, model, prompt and request"
+    "The cells of the line for entry `k` of `n` bytes: key, status, size, model, prompt and request (and the turn of a WebSocket session's)"
     req = ' '.join(str(r[f]) for f in ('method','url') if r.get(f)) or '-'
+    if type(t := r.get('turn')) is int: req += f' turn {t}'
     return [k, str(r.get('status_code', '-')), f"{n:,}", _cut(_model_of(r) or '-', 24), _cut(_prompt(r) or '-', 34), req]
 
 # %% ../nbs/02_cli.ipynb #7e0c4b1a
@@ -232,10 +233,21 @@ def _do_stats(args):
     if not has_prices(): print("note: no prices without litellm's price map: pip install litellm")
     return 0
 
+# %% ../nbs/02_cli.ipynb #f80091bf
+def _frame(f):
+    "Stored frame `f` of a WebSocket session for people: text as it is, a binary frame's text, or its size"
+    if isinstance(f, str): return f
+    if isinstance(t := f.get('bytes') if isinstance(f, dict) else None, str): return f'(binary) {t}'
+    try: return f"(binary, {len(base64.b64decode(f['base64'], validate=True)):,} bytes)"
+    except Exception: return f'(damaged) {json.dumps(f)[:60]}'
+
 # %% ../nbs/02_cli.ipynb #3cf6ef32
 def _render(r):
-    "The response in record `r` as text: pretty JSON, one SSE event per line, or the type and size of binary content"
+    "The response in record `r` as text: pretty JSON, one SSE event or WebSocket frame per line, or the type and size of binary content"
     txt = r.get('response') or ''
+    if isinstance(fs := r.get('frames'), list):
+        end = f"; then the server closed it ({r['close'][0]} {r['close'][1]})".rstrip(' )') + ')' if isinstance(r.get('close'), list) else ''
+        return '\n'.join([f"turn {r.get('turn', '?')} of a WebSocket session: {plural(len(fs), 'frame')} from the server{end}", *map(_frame, fs)])
     if r.get('binary'):
         ct = (r.get('headers') or {}).get('content-type', 'unknown type')
         return f"binary response: {ct}, {len(base64.b64decode(txt)):,} bytes"
@@ -262,6 +274,12 @@ def _shown(sk):
     bad = [p for p,v in ps.items() if v != ['', '(hidden)'] and any(map(secret_name, path_keys(p)))]
     return bad + [f'{h} header' for h,v in hs.items() if v != '(hidden)' and secret_name(h)]
 
+# %% ../nbs/02_cli.ipynb #51b6d172
+def _replayable(fs):
+    "Whether `fs`, the `frames` of a WebSocket turn, can be replayed: `cachy.sessions.replayable`, imported only for a file that holds sessions"
+    from cachy.sessions import replayable
+    return replayable(fs)
+
 # %% ../nbs/02_cli.ipynb #1ffc95de
 def _problems(lines):
     "`(line number, message, whether it fails the check)` for what is wrong in `lines`, `(number, line, ended)` triples"
@@ -273,6 +291,7 @@ def _problems(lines):
         if r is None: res.append((i, 'damaged: not JSON', True))
         elif not is_record(r): res.append((i, 'damaged: not a cachy record', True))
         elif not ended: res.append((i, 'no newline at the end: cachy skips this line until it next writes', True))
+        elif 'frames' in r and not _replayable(r['frames']): res.append((i, 'damaged: a WebSocket turn whose frames cannot be replayed', True))
         else: seen.setdefault(r['key'], []).append((i, re.sub(rb'"took": [0-9.e+-]+, ', b'', l)))
         if isinstance(r, dict) and isinstance(u := r.get('url'), str):
             if ps := secret_query(u): res.append((i, f"the URL carries a credential: {', '.join(ps)}", True))

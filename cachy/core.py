@@ -129,7 +129,7 @@ _never_hosts = _dom_set(['s3.amazonaws.com', 's3.*.amazonaws.com', 's3.*.*.amazo
 # %% ../nbs/00_core.ipynb #1a7f3e09
 def _allowed(url, ds):
     "Whether `url`'s host is in `ds` (from `_dom_set`) or a subdomain of one of them, and not a host cachy never caches"
-    port = url.port or (443 if url.scheme=='https' else 80)
+    port = url.port or (443 if url.scheme in ('https', 'wss') else 80)
     return _within(url.host, port, ds) and not _within(url.host, port, _never_hosts)
 
 # %% ../nbs/00_core.ipynb #9b8a8b62
@@ -1064,23 +1064,25 @@ def _mk_asend(orig):
     return send
 
 # %% ../nbs/00_core.ipynb #f5b060e9
-def _adapter(name):
-    "The maker of a replacement that lives in `cachy.adapters`, imported only when needed"
-    return lambda orig: getattr(importlib.import_module('cachy.adapters'), name)(orig)
+def _adapter(name, mod='cachy.adapters'):
+    "The maker of a replacement that lives in `mod` (`cachy.adapters`, `cachy.sessions`), imported only when needed"
+    return lambda orig: getattr(importlib.import_module(mod), name)(orig)
 
 # %% ../nbs/00_core.ipynb #1c9d8e24
 _targets = [('httpx', 'Client', 'send', _mk_send), ('httpx', 'AsyncClient', 'send', _mk_asend),
             ('httpx2', 'Client', 'send', _mk_send), ('httpx2', 'AsyncClient', 'send', _mk_asend),
             ('requests.adapters', 'HTTPAdapter', 'send', _adapter('requests_send')),
             ('aiohttp.client', 'ClientSession', '_request', _adapter('aiohttp_request')),
-            ('botocore.httpsession', 'URLLib3Session', 'send', _adapter('botocore_send'))]
+            ('botocore.httpsession', 'URLLib3Session', 'send', _adapter('botocore_send')),
+            ('websockets.sync.client', 'reconnect', 'connect', _adapter('sync_connect', 'cachy.sessions')),
+            ('websockets.asyncio.client', 'connect', 'connect', _adapter('async_connect', 'cachy.sessions'))]
 _patched = {}
 
 # %% ../nbs/00_core.ipynb #2d0e9f35
 def _patch(mod):
-    "Replace the target methods of module `mod`, which is loaded"
+    "Replace the target methods of module `mod`, which is loaded (a release without one keeps its own)"
     for m,cls,name,mk in _targets:
-        if m == mod and (c := getattr(sys.modules[m], cls, None)) and (c,name) not in _patched:
+        if m == mod and (c := getattr(sys.modules[m], cls, None)) and name in vars(c) and (c,name) not in _patched:
             _patched[c,name] = f = c.__dict__[name]
             setattr(c, name, mk(f))
 

@@ -1,6 +1,8 @@
 """The README's table of SDKs, generated from the tests that passed (a plugin, loaded by conftest.py's `pytest_plugins`).
 
 `@pytest.mark.sdk(dist, *ways)` says that a test proves cachy caches distribution `dist` in `ways` (sync, async, stream);
+`api=` names a row of its own for one API of it, and `via=` what it sends through where its requirements do not say
+(`@pytest.mark.sdk('openai', 'sync', api='realtime.connect', via='websockets')`);
 each pytest run writes what passed to build/sdk-matrix/ (one file per environment, updated for the SDKs it ran; with
 pytest-xdist, the controller writes what all its workers found), and
 `python tools/readme.py --sdk-table` puts it in the README."""
@@ -12,7 +14,7 @@ import pytest
 _matrix = {}
 
 def pytest_configure(config):
-    config.addinivalue_line('markers', 'sdk(dist, *ways): the test proves that SDK `dist` is cached in `ways` (sync, async, stream)')
+    config.addinivalue_line('markers', 'sdk(dist, *ways, api=None, via=None): the test proves that SDK `dist` (its API `api`) is cached in `ways` (sync, async, stream)')
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
@@ -20,7 +22,7 @@ def pytest_runtest_makereport(item, call):
     if rep.when != 'call': return
     for m in item.iter_markers('sdk'):
         dist,*ways = m.args
-        d = _matrix.setdefault(dist, {'ways': set(), 'failed': False})
+        d = _matrix.setdefault(' '.join(filter(None, (dist, m.kwargs.get('api')))), {'ways': set(), 'failed': False, 'via': m.kwargs.get('via')})
         if rep.passed: d['ways'].update(ways)
         else: d['failed'] = True
 
@@ -33,19 +35,19 @@ def _via(dist):
 def pytest_testnodedown(node, error):
     "A pytest-xdist worker's findings, added to the controller's, which alone writes the file"
     for k,v in getattr(node, 'workeroutput', {}).get('sdk_matrix', {}).items():
-        d = _matrix.setdefault(k, {'ways': set(), 'failed': False})
+        d = _matrix.setdefault(k, {'ways': set(), 'failed': False, 'via': v.get('via')})
         d['ways'].update(v['ways'])
         d['failed'] |= v['failed']
 
 def pytest_sessionfinish(session, exitstatus):
     if hasattr(session.config, 'workeroutput'):
-        session.config.workeroutput['sdk_matrix'] = {k: dict(ways=sorted(v['ways']), failed=v['failed']) for k,v in _matrix.items()}
+        session.config.workeroutput['sdk_matrix'] = {k: dict(ways=sorted(v['ways']), failed=v['failed'], via=v.get('via')) for k,v in _matrix.items()}
         return
     if not _matrix: return
     out = Path(__file__).resolve().parent.parent/'build'/'sdk-matrix'
     out.mkdir(parents=True, exist_ok=True)
     f = out/f'{hashlib.sha256(sys.prefix.encode()).hexdigest()[:12]}.json'
     rows = {r['sdk']:r for r in json.loads(f.read_text())} if f.exists() else {}
-    rows |= {k:dict(sdk=k, version=version(k), via=_via(k), ways=sorted(v['ways'] if not v['failed'] else ()),
+    rows |= {k:dict(sdk=k, version=version(k.split()[0]), via=v.get('via') or _via(k.split()[0]), ways=sorted(v['ways'] if not v['failed'] else ()),
                     python=sys.version.split()[0]) for k,v in _matrix.items()}
     f.write_text(json.dumps(sorted(rows.values(), key=lambda r: r['sdk']), indent=1))
