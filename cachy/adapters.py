@@ -12,7 +12,7 @@ import asyncio,io,json,sys
 from functools import cache,lru_cache
 from urllib.parse import urlencode
 import httpx
-from .core import handle,ahandle,replay,finish_in_thread,finish_on_loop,running_loop,ours_at,_streams,_json
+from .core import handle,ahandle,replay,in_thread,in_task,behind,finish_on_loop,at_loop_end,running_loop,_cut,_grace,ours_at,_streams,_json
 
 # %% ../nbs/03_adapters.ipynb #348bef4b
 @lru_cache(maxsize=256)
@@ -55,45 +55,67 @@ def _raw(hr):
 
 # %% ../nbs/03_adapters.ipynb #7e3a9c52
 class _RawTee:
-    "Urllib3 response `u` read through: what its caller reads, `_Body` `body` gets too"
+    "Urllib3 response `u` read through: what its caller reads, `_Body` `body` gets too, and keeps once it is known to be the whole body"
     def __init__(self, u, body):
-        self.u,self.body,self.cls = u,body,type(u)
+        self.u,self.body,self.cls,self.it,self.thread,self.freed = u,body,type(u),None,None,False
         self.enc = u.headers.get('content-encoding', 'identity').lower() not in ('', 'identity')
-        for n in ('stream', 'read', 'read1', 'read_chunked', 'close'): setattr(u, n, getattr(self, n))
+        self.done = u.closed
+        for n in ('stream', 'read', 'read1', 'read_chunked', 'close', 'release_conn'): setattr(u, n, getattr(self, n))
         body.watch(self)
-    def _got(self, b, dc, end):
+    def _got(self, b, dc):
         if self.enc and not (self.u.decode_content if dc is None else dc): self.body.fail("it was read undecoded, as sent compressed")
-        self.body.add(b)
-        if end: self.body.end()
-        return b
+        return self.body.add(b)
     def _io(self, f, *a):
-        try: return f(*a)
+        was = self.u.closed
+        try: b = f(*a)
         except BaseException as e:
             self.body.broke(e)
             raise
+        if not was and self.u.closed: self.done = True
+        return b
+    def _over(self):
+        if self.done: self.body.end()
+        else: self.body.fail("its connection was closed before the end of the body")
     def read(self, amt=None, decode_content=None, cache_content=False):
-        return self._got(b := self._io(self.cls.read, self.u, amt, decode_content, cache_content), decode_content, amt is None or not b)
+        b = self._got(self._io(self.cls.read, self.u, amt, decode_content, cache_content), decode_content)
+        if amt is None or amt and not b: self._over()
+        return b
     def read1(self, amt=None, decode_content=None):
-        return self._got(b := self._io(self.cls.read1, self.u, amt, decode_content), decode_content, not b)
+        b = self._got(self._io(self.cls.read1, self.u, amt, decode_content), decode_content)
+        if amt != 0 and not b: self._over()
+        return b
     def read_chunked(self, amt=None, decode_content=None):
-        it = self.cls.read_chunked(self.u, amt, decode_content)
-        while (b := self._io(next, it, None)) is not None: yield self._got(b, decode_content, False)
-        self.body.end()
-    def stream(self, amt=2**16, decode_content=None):
-        yield from self.cls.stream(self.u, amt, decode_content)
-        self.body.end()
-    def _drain(self):
-        if sys.is_finalizing(): return
+        it,self.it = self.it or self.cls.read_chunked(self.u, amt, decode_content),None
         try:
-            if self.u.chunked and self.u.supports_chunked_reads():
+            while (b := self._io(next, it, None)) is not None: yield self._got(b, decode_content)
+        except GeneratorExit:
+            self.it = it
+            behind(self)
+            raise
+        self._over()
+    def stream(self, amt=2**16, decode_content=None):
+        try: yield from self.cls.stream(self.u, amt, decode_content)
+        except GeneratorExit:
+            behind(self)
+            raise
+        if amt != 0: self._over()
+    def rest(self):
+        try:
+            if self.it is not None or self.u.chunked and self.u.supports_chunked_reads():
                 for _ in self.read_chunked(2**16, True): pass
             else:
-                while self.body.partial and self.read(2**16, True): pass
+                while self.read(2**16, True): pass
         except Exception: pass
+        finally:
+            self.cls.close(self.u)
+            if self.freed: self.cls.release_conn(self.u)
     def close(self):
-        if self.body.partial: self._drain()
-        self.cls.close(self.u)
-    def finish(self, until): return finish_in_thread(self.close)
+        if not behind(self): self.cls.close(self.u)
+    def release_conn(self):
+        if self.thread is None: self.cls.release_conn(self.u)
+        else: self.freed = True
+    def finish(self, until): return in_thread(self)
+    def abort(self): _cut(getattr(self.u.connection, 'sock', None))
 
 # %% ../nbs/03_adapters.ipynb #1d5789c1
 def requests_send(orig):
@@ -181,10 +203,19 @@ class _Lines:
 
 # %% ../nbs/03_adapters.ipynb #59a998c1
 class _ContentTee:
-    "An aiohttp `StreamReader` `s` read through: what its caller reads, `_Body` `body` gets too"
-    def __init__(self, s, body): self.s,self.body,self.loop = s,body,running_loop(); body.watch(self)
+    "An aiohttp `StreamReader` `s`, of response `res`, read through: what its caller reads, `_Body` `body` gets too"
+    def __init__(self, s, body, res):
+        self.s,self.body,self.res,self.loop,self.task,self.then = s,body,res,running_loop(),None,None
+        res.release,res.close,res.wait_for_close = self.release,self.close,self.wait_for_close
+        body.watch(self)
     async def _io(self, f, *a):
         try: b = await f(*a)
+        except asyncio.IncompleteReadError as e:
+            if not self.s.at_eof(): self.body.broke(e)
+            self.body.add(e.partial)
+            self.body.end()
+            raise
+        except asyncio.CancelledError: raise
         except BaseException as e:
             self.body.broke(e)
             raise
@@ -202,9 +233,33 @@ class _ContentTee:
     def iter_chunks(self): return _Lines(self.readchunk)
     def __aiter__(self): return _Lines(self.readline)
     def __getattr__(self, name): return getattr(self.s, name)
-    async def aclose(self):
-        while self.body.partial and await self.readany(): pass
-    def finish(self, until): return finish_on_loop(self.loop, self.aclose, until, self.body)
+    def _behind(self, then):
+        "Released or closed half read: whether a task reads the rest, then calls `then`, aiohttp's own `release` or `close`"
+        if not self.body.open: return False
+        if in_task(self) is None: return self.body.fail("it was released half read with no event loop running to finish it")
+        self.then = then
+        return True
+    def release(self):
+        if not self._behind(type(self.res).release): return type(self.res).release(self.res)
+        from aiohttp.helpers import noop
+        return noop()
+    def close(self):
+        if not self._behind(type(self.res).close): type(self.res).close(self.res)
+    async def wait_for_close(self):
+        if self.task is not None: await asyncio.wait([self.task], timeout=_grace)
+        await type(self.res).wait_for_close(self.res)
+    async def rest(self):
+        try:
+            while self.body.open and await self.readany(): pass
+        except asyncio.CancelledError: return
+        except Exception: pass
+        if self.then: self.then(self.res)
+    async def guarded(self):
+        "This stream, with `at_loop_end` begun on the running loop, which closes it as it ends"
+        self.g = at_loop_end(self)
+        await anext(self.g)
+        return self
+    def finish(self, until): return finish_on_loop(self.loop, lambda: self.task or self.rest(), until, self.body)
 
 # %% ../nbs/03_adapters.ipynb #41b9e7f4
 def _opt(ses, kw, name):
@@ -231,7 +286,7 @@ def aiohttp_request(orig):
         async def reply(rec): return await _raise_for(self, _replay_class()(replay(rec, req), req), kw)
         async def finish(res, keep):
             if _streams(req, _json(req)):
-                res.content = _ContentTee(res.content, keep.body(res.status, res.headers))
+                res.content = await _ContentTee(res.content, keep.body(res.status, res.headers), res).guarded()
                 return res
             raw = await res.read()
             keep(res.status, res.headers, raw)

@@ -9,7 +9,7 @@ __all__ = ['doms', 'key_hdrs', 'ignore_fields', 'norm_pats', 'resp_norm_pats', '
            'cachy', 'no_cachy', 'ReplayMiss', 'cachy_stats', 'secret_params']
 
 # %% ../nbs/00_core.ipynb #f020b167
-import atexit,base64,codecs,hashlib,importlib,importlib.abc,ipaddress,json,os,re,sys,threading,time,weakref,zlib
+import atexit,base64,codecs,hashlib,importlib,importlib.abc,ipaddress,json,os,re,socket,sys,threading,time,weakref,zlib
 from collections import Counter,namedtuple
 from contextvars import ContextVar
 from contextlib import contextmanager
@@ -771,10 +771,18 @@ def _unsaved(status, headers, raw):
     if status < 300 and (e := answer.error(raw, headers.get('content-type', ''))) and not _recordable(e[0]):
         return f"the body reports an error that may differ next time: {e[1]} ({e[0]})"
 
+# %% ../nbs/00_core.ipynb #23eb6a2f
+def _unsession(req, status):
+    "Why the answer with `status` to `req` is not recorded if it is a 4xx to a JSON-RPC message (MCP's session errors), or `None`"
+    if not 400 <= status < 500 or b'jsonrpc' not in req.content: return None
+    js = _json(req)
+    if isinstance(js, list) and js: js = js[0]
+    if isinstance(js, dict) and js.get('jsonrpc') == '2.0': return f"status {status} to a JSON-RPC message, about the server's session, not the message"
+
 # %% ../nbs/00_core.ipynb #4c1d0e25
 def _save(c, key, req, status, headers, raw, seq=None, took=None):
     "Record the live response to `req` with `status`, `headers` and body `raw`, if the next run would get it again"
-    if why := _unsaved(status, headers, raw): return _note(c.debug, 'unrecorded', key, req, why)
+    if why := _unsaved(status, headers, raw) or _unsession(req, status): return _note(c.debug, 'unrecorded', key, req, why)
     extra = _cost(req, headers, raw, took) | _polled(req, status, headers, raw, seq)
     if _write(c.store, _record(c.hdrs, key, req, status, headers, raw, **extra), replace=c.mode=='refresh'):
         _note(c.debug, 'recorded', key, req)
@@ -858,22 +866,32 @@ def _hit(c, key, k, rec, req, seq=None, how=None):
 
 # %% ../nbs/00_core.ipynb #6a0f2d93
 class _Body:
-    "A live body as it is read: given to `keep` once read to its end, and never if reading it failed"
-    def __init__(self, keep, skip): self.keep,self.skip,self.buf,self.began = keep,skip,bytearray(),False
+    "A live body as it is read: given to `keep` once read to its real end, and never if reading it failed or stopped short of it"
+    def __init__(self, keep, skip, key=None):
+        self.keep,self.skip,self.key,self.buf,self.lock,self.settled = keep,skip,key,bytearray(),threading.Lock(),threading.Event()
     def add(self, b):
-        if (buf := self.buf) is not None: buf += b
-        self.began = True
+        if b and (buf := self.buf) is not None: buf += b
         return b
+    def _take(self):
+        with self.lock: buf,self.buf = self.buf,None
+        return buf
     def end(self):
-        if (buf := self.buf) is not None: self.buf = None; self.keep(buf)
+        if (buf := self._take()) is None: return
+        try: self.keep(buf)
+        finally: self._settle()
     def fail(self, why):
-        if self.buf is not None: self.buf = None; self.skip(why)
+        if self._take() is None: return
+        try: self.skip(why)
+        finally: self._settle()
+    def _settle(self):
+        if _behind.get(self.key) is self: _behind.pop(self.key, None)
+        self.settled.set()
     def broke(self, e): self.fail(f"the stream broke off: {type(e).__name__}" + (f": {str(e)[:80]}" if str(e) else ''))
     def watch(self, stream): _unfinished.add(stream)
     @property
-    def partial(self): return self.began and self.buf is not None
+    def open(self): return self.buf is not None
 
-_unfinished = weakref.WeakSet()
+_unfinished,_behind = weakref.WeakSet(),{}
 
 # %% ../nbs/00_core.ipynb #5d2e1f36
 class _Recording:
@@ -886,7 +904,7 @@ class _Recording:
             self.skip(f"recording it failed: {e!r}")
             if 'record' not in _warned: _warned.add('record'); warn(f"cachy: could not record a response ({e!r}); the call itself is not affected")
     def skip(self, why): _note(self.c.debug, 'unrecorded', self.key, self.req, why)
-    def body(self, status, headers): return _Body(partial(self, status, headers), self.skip)
+    def body(self, status, headers): return _Body(partial(self, status, headers), self.skip, self.key)
 
 # %% ../nbs/00_core.ipynb #3e4c5b6a
 def handle(req, stream, read, send, reply, finish):
@@ -899,6 +917,7 @@ def handle(req, stream, read, send, reply, finish):
         return send()
     key,rec,seq = _lookup(c, req, stream)
     if rec is not None: return reply(rec)
+    if key in _behind and (rec := _waited(c, key, req)) is not None: return reply(rec)
     t0 = time.perf_counter()
     with no_cachy(): res = send()
     return finish(res, _Recording(c, key, req, seq, t0))
@@ -913,16 +932,47 @@ async def ahandle(req, stream, read, send, reply, finish):
         return await send()
     key,rec,seq = _lookup(c, req, stream)
     if rec is not None: return await reply(rec)
+    if key in _behind and (rec := await _awaited(c, key, req)) is not None: return await reply(rec)
     t0 = time.perf_counter()
     with no_cachy(): res = await send()
     return await finish(res, _Recording(c, key, req, seq, t0))
 
 # %% ../nbs/00_core.ipynb #95c975ef
-def finish_in_thread(close):
-    "Start reading a sync stream's rest, for `_finish_streams`: a daemon thread running its `close`"
-    t = threading.Thread(target=close, daemon=True)
-    t.start()
-    return t
+def in_thread(s):
+    "Read the rest of sync stream `s` in a daemon thread running `s.rest`, once, while a request with its key waits for it: the thread"
+    if s.thread is None:
+        _behind[s.body.key] = s.body
+        s.thread = threading.Thread(target=s.rest, daemon=True, name='cachy: finishing a stream')
+        s.thread.start()
+    return s.thread
+
+_grace = 0.1
+
+def behind(s):
+    "Sync stream `s` closed half read: read its rest in a thread, given `_grace` s to end before this returns; whether it is read"
+    if not s.body.open or sys.is_finalizing(): return False
+    in_thread(s).join(_grace)
+    return True
+
+# %% ../nbs/00_core.ipynb #6ed18b0c
+def _found(c, key, req):
+    "The record of `req` (key `key`), counted as a hit rather than the miss it first was, or `None`"
+    if (rec := c.store.find(key, whole=False)) is None: return None
+    with _clock: _counts['miss'] -= 1
+    return _hit(c, key, key, rec, req)[1]
+
+def _waited(c, key, req):
+    "The record of `req`, once the stream with its key that is being finished in the background has settled (within `_exit_wait` s), or `None`"
+    b = _behind.get(key)
+    return _found(c, key, req) if b is not None and b.settled.wait(_exit_wait) else None
+
+async def _awaited(c, key, req):
+    "`_waited` on an event loop, which goes on running (the stream may be finished by a task on it)"
+    b,until = _behind.get(key),time.monotonic()+_exit_wait
+    if b is None or running_loop() is None: return None
+    import asyncio
+    while not b.settled.is_set() and time.monotonic() < until: await asyncio.sleep(0.005)
+    return _found(c, key, req) if b.settled.is_set() else None
 
 # %% ../nbs/00_core.ipynb #2f0a9b35
 async def _finish_by(aclose, until, body):
@@ -932,6 +982,35 @@ async def _finish_by(aclose, until, body):
     if not (await asyncio.wait([task], timeout=max(until-time.monotonic(), 0)))[0]:
         body.fail(f"it was left half read, and not finished within {_exit_wait} s of exit")
         task.cancel()
+
+def _ending(loop):
+    "Whether event loop `loop` is shutting down its async generators, as `asyncio.run` does as it ends (a private flag of asyncio)"
+    return getattr(loop, '_asyncgens_shutdown_called', False)
+
+_tasks = set()
+
+def in_task(s):
+    "Read the rest of async stream `s` in a task on the running event loop that awaits `s.rest()`, once, while a request with its key waits for it: the task, or `None` if no loop can run one (none, or one ending)"
+    if s.task is None and (loop := running_loop()) is not None and not _ending(loop):
+        _behind[s.body.key] = s.body
+        s.task = loop.create_task(s.rest())
+        s.task._log_destroy_pending = False
+        _tasks.add(s.task)
+        s.task.add_done_callback(_tasks.discard)
+    return s.task
+
+async def at_loop_end(s):
+    "Begun on the loop of async stream `s`, and kept by it: closed by the loop as it ends (`asyncio.run` does), it reads the rest of `s` there, within `_exit_wait` s"
+    try: yield
+    finally:
+        if s.body.open and _ending(running_loop()): await _finish_by(s.rest, time.monotonic()+_exit_wait, s.body)
+
+async def abehind(s):
+    "Async stream `s` closed half read: read its rest in a task on its loop, given `_grace` s to end before this returns; whether it is read"
+    if not s.body.open or sys.is_finalizing() or in_task(s) is None: return False
+    import asyncio
+    await asyncio.wait([s.task], timeout=_grace)
+    return True
 
 def finish_on_loop(loop, aclose, until, body):
     "Read an async stream's rest on its event loop `loop` by awaiting `aclose()`, for `_finish_streams`, by time `until`"
@@ -946,65 +1025,70 @@ def finish_on_loop(loop, aclose, until, body):
 # %% ../nbs/00_core.ipynb #4b2c1d57
 class _TeeBase:
     "A live response `res` read through: its chunks reach the caller as they come, and all of them the `_Body` `body`"
-    def __init__(self, res, body): self.res,self.body,self.it,self.loop,self.draining = res,body,None,None,False
+    def __init__(self, res, body):
+        self.res,self.body,self.it,self.loop,self.thread,self.task = res,body,None,running_loop(),None,None
+        body.watch(self)
     def _ended(self):
         "The live iterator stopped: at the body's end if httpx closed the response after its last chunk, else it was closed early"
         if self.res.is_closed: self.body.end()
         else: self.body.fail("its reading was closed before the end")
+    def abort(self):
+        "At exit, cut the connection under a read still waiting, so that it fails at once"
+        ns = self.res.extensions.get('network_stream')
+        _cut(ns and ns.get_extra_info('socket'))
+
+def _cut(sock):
+    "Shut socket `sock` (if any) down both ways: a read waiting on it returns"
+    try: sock.shutdown(socket.SHUT_RDWR)
+    except Exception: pass
 
 # %% ../nbs/00_core.ipynb #6d4e3f79
 def _tee_classes(mod):
     "`(Tee, ATee)`: sync and async streams over a live response for `mod` (httpx or httpx2)"
     class Tee(_TeeBase, mod.SyncByteStream):
         def __iter__(self):
-            if self.it is None: self.it = self.res.iter_bytes()
-            self.body.watch(self)
             try:
                 while (b := self._next()) is not None: yield b
             except GeneratorExit:
-                self._drain()
+                behind(self)
                 raise
         def _next(self):
+            if self.it is None: self.it = self.res.iter_bytes()
             try: return self.body.add(next(self.it))
             except StopIteration: self._ended()
             except BaseException as e:
                 self.body.broke(e)
                 raise
-        def _drain(self):
-            if self.draining: return
-            self.draining = True
+        def rest(self):
             try:
-                while self.body.partial and not sys.is_finalizing() and self._next() is not None: pass
+                while self.body.open and self._next() is not None: pass
             except Exception: pass
-        def close(self):
-            try: self._drain()
             finally: self.res.close()
-        def finish(self, until): return finish_in_thread(self.close)
+        def close(self):
+            if not behind(self): self.res.close()
+        def finish(self, until): return in_thread(self)
     class ATee(_TeeBase, mod.AsyncByteStream):
         async def __aiter__(self):
-            if self.it is None: self.it,self.loop = self.res.aiter_bytes(),running_loop()
-            self.body.watch(self)
             try:
                 while (b := await self._next()) is not None: yield b
             except GeneratorExit:
-                if running_loop() is self.loop and not getattr(self.loop, '_asyncgens_shutdown_called', False): await self._drain()
+                if running_loop() is self.loop: await abehind(self)
                 raise
         async def _next(self):
+            if self.it is None: self.it = self.res.aiter_bytes()
             try: return self.body.add(await anext(self.it))
             except StopAsyncIteration: self._ended()
             except BaseException as e:
                 self.body.broke(e)
                 raise
-        async def _drain(self):
-            if self.draining: return
-            self.draining = True
+        async def rest(self):
             try:
-                while self.body.partial and not sys.is_finalizing() and await self._next() is not None: pass
+                while self.body.open and await self._next() is not None: pass
             except Exception: pass
-        async def aclose(self):
-            try: await self._drain()
             finally: await self.res.aclose()
-        def finish(self, until): return finish_on_loop(self.loop, self.aclose, until, self.body)
+        async def aclose(self):
+            if not await abehind(self): await self.res.aclose()
+        def finish(self, until): return finish_on_loop(self.loop, lambda: self.task or self.rest(), until, self.body)
     return Tee,ATee
 
 # %% ../nbs/00_core.ipynb #7e5f4a80
@@ -1028,13 +1112,16 @@ _exit_wait = 10
 
 @atexit.register
 def _finish_streams():
-    "At exit: finish and record the streams left half read, within `_exit_wait` seconds in all"
+    "At exit: finish and record the streams still open, within `_exit_wait` seconds in all; then cut the connection under a read still waiting, so no thread reads on as the interpreter ends"
     until = time.monotonic()+_exit_wait
-    jobs = [(t, t.finish(until)) for t in list(_unfinished) if t.body.partial]
-    for t,th in jobs:
+    jobs = [(s, s.finish(until)) for s in list(_unfinished) if s.body.open]
+    for s,th in jobs:
         if th is None: continue
         th.join(max(until-time.monotonic(), 0))
-        if th.is_alive(): t.body.fail(f"it was left half read, and not finished within {_exit_wait} s of exit")
+        if not th.is_alive(): continue
+        s.body.fail(f"it was left half read, and not finished within {_exit_wait} s of exit")
+        s.abort()
+        th.join(1)
 
 # %% ../nbs/00_core.ipynb #4472acc2
 def _mk_send(orig):

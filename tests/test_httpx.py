@@ -85,10 +85,12 @@ def test_partial_stream_drained(mod, srv, on, cfile):
     async def apart():
         async with mod.AsyncClient() as c:
             async with c.stream('GET', srv.url+'/sse?k=20') as r:
-                async for l in r.aiter_lines(): return l
-    asyncio.run(apart())
+                async for l in r.aiter_lines(): break
+            async with c.stream('GET', srv.url+'/sse?k=20') as r: return l,[l async for l in r.aiter_lines()]
+    first,lines = asyncio.run(apart())
     assert srv.total == 2
     assert recs(cfile)[1]['response'].count('data: ') == 20
+    assert lines[0] == first and [l for l in lines if l][-1] == 'data: {"n": 2, "i": 19}'
 
 # Hosts
 

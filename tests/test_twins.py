@@ -15,7 +15,7 @@ unasync = {'async def': 'def', 'async with': 'with', 'async for': 'for', 'await 
            '__aiter__': '__iter__', '__anext__': '__next__', '__aenter__': '__enter__', '__aexit__': '__exit__',
            'aiter_bytes': 'iter_bytes', 'aiter_lines': 'iter_lines', 'aiter_raw': 'iter_raw', 'aread': 'read', 'aclose': 'close',
            'anext': 'next', 'StopAsyncIteration': 'StopIteration', 'AsyncByteStream': 'SyncByteStream',
-           'ahandle': 'handle', '_mk_asend': '_mk_send', 'ATee': 'Tee'}
+           'ahandle': 'handle', '_mk_asend': '_mk_send', 'ATee': 'Tee', 'in_task': 'in_thread', '_awaited': '_waited', 'abehind': 'behind'}
 
 def _word(k):
     "A pattern for `k` where it is not part of a longer name"
@@ -53,10 +53,9 @@ differ = {
         # `_tee`'s `is_async`
         ('return _tee(res, record, False)', 'return _tee(res, record, True)')],
     'Tee': [
-        # an async stream remembers its event loop: it drains on it alone, and is finished on it at exit, not in a thread
-        ('self.it = self.res.iter_bytes()', 'self.it, self.loop = self.res.iter_bytes(), running_loop()'),
-        ('self._drain()', "if running_loop() is self.loop and not getattr(self.loop, '_asyncgens_shutdown_called', False): self._drain()"),
-        ('return finish_in_thread(self.close)', 'return finish_on_loop(self.loop, self.close, until, self.body)')],
+        # an async stream is finished on its own event loop: from it alone when closed half read, and on it at exit, not in a thread
+        ('behind(self)', 'if running_loop() is self.loop: behind(self)'),
+        ('return in_thread(self)', 'return finish_on_loop(self.loop, lambda: self.task or self.rest(), until, self.body)')],
 }
 
 def _block(lines):
