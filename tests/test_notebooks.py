@@ -51,3 +51,26 @@ def test_clean_changes_nothing(tmp_path):
     r = run('nbdev-clean', cwd=dst)
     assert r.returncode == 0, r.stdout + r.stderr
     assert _diff(root/'nbs', dst/'nbs') == [], 'nbs/ differs from what nbdev-clean makes of it: run nbdev-clean'
+
+def _proc(cwd):
+    "Run nbdev's docs processing (the half of `nbdev-docs` before quarto) in `cwd`"
+    code = 'from nbdev.serve import proc_nbs; proc_nbs(n_workers=1, force=True)'
+    return subprocess.run([sys.executable, '-c', code], cwd=cwd, capture_output=True, text=True, timeout=600)
+
+def test_docs_process(tmp_path):
+    "The docs build's processing step runs every notebook's import cells and show_doc without an error or a warning"
+    dst = tmp_path/'repo'
+    shutil.copytree(root, dst, ignore=shutil.ignore_patterns('.git', '__pycache__', '_docs', '_proc', '*.egg-info', '.pytest_cache', '.venv*', 'build'))
+    r = _proc(dst)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert 'Found cells containing imports' not in r.stderr, r.stderr
+    assert {p.name for p in (root/'nbs').glob('*.ipynb')} <= {p.name for p in (dst/'_proc').glob('*.ipynb')}
+
+def test_docs_process_can_fail(tmp_path):
+    "The processing step runs a cell that imports, so a name it uses from a cell it does not run fails the build"
+    shutil.copy(root/'pyproject.toml', tmp_path)
+    (tmp_path/'nbs').mkdir()
+    for f in ('_quarto.yml', 'nbdev.yml'): shutil.copy(root/'nbs'/f, tmp_path/'nbs'/f)
+    (tmp_path/'nbs'/'bad.ipynb').write_text(_nb(['#| default_exp bad', '#| export\ndef f(): "A function with docs"', 'x = 1', 'import json\nprint(x)']))
+    r = _proc(tmp_path)
+    assert r.returncode != 0 and "name 'x' is not defined" in r.stderr, r.stdout + r.stderr
