@@ -35,9 +35,12 @@ def pytest_configure(config):
 
 # %% ../nbs/06_pytest.ipynb #b2207a65
 def _on(config):
-    "Whether the whole run is cached"
+    "Whether the whole run is cached: a flag, an ini option, or `CACHY_MODE` or `CACHY_OFFLINE` set"
     opt,ini = config.getoption,config.getini
-    return bool(opt('cachy') or opt('cachy_mode') or opt('cachy_offline') or ini('cachy') or ini('cachy_offline'))
+    if opt('cachy') or opt('cachy_mode') or opt('cachy_offline') or ini('cachy') or ini('cachy_offline'): return True
+    if not {'CACHY_MODE', 'CACHY_OFFLINE'} & os.environ.keys(): return False
+    from cachy.core import _mode
+    return _mode()[1] is not None
 
 # %% ../nbs/06_pytest.ipynb #5d3f9a16
 def _kwargs(config):
@@ -50,10 +53,11 @@ def _kwargs(config):
     return dict(cache_dir=str(d), mode=mode, offline=opt('cachy_offline') or ini('cachy_offline') or None, doms=doms+tuple(h for h in ini('cachy_doms') if h.strip()))
 
 # %% ../nbs/06_pytest.ipynb #4e0b7c61
-def _advice(config):
-    "How to record a call when this run replays: change the setting the mode came from"
-    opt,ini = config.getoption,config.getini
-    if opt('cachy_offline'): how = "run pytest with --cachy, not --cachy-offline"
+def _advice(config, mark=None):
+    "How to record a call when this run replays: change the setting the mode came from, the `cachy` marker `mark` first"
+    opt,kw = config.getoption,getattr(mark, 'kwargs', {})
+    if kw.get('offline') or kw.get('mode') == 'replay': how = "give the test's marker mode='record' instead: @pytest.mark.cachy(mode='record')"
+    elif opt('cachy_offline'): how = "run pytest with --cachy, not --cachy-offline"
     elif opt('cachy_mode'): how = "run pytest with --cachy-mode=record"
     elif os.environ.get('CACHY_OFFLINE') or os.environ.get('CACHY_MODE'): how = "unset CACHY_MODE and CACHY_OFFLINE"
     else: how = f"set cachy_mode = record, and cachy_offline off, in {config.inipath}"
@@ -92,12 +96,12 @@ def _hook(f):
 # %% ../nbs/06_pytest.ipynb #4d6a1f08
 @_hook
 def _sessionstart(self, session):
-    self.on = _on(self.config)
-    if not self.on: return
-    from cachy.core import enable_cachy,cachy_stats
     from cachy.store import cache_file
-    kw = _kwargs(self.config)
     try:
+        self.on = _on(self.config)
+        if not self.on: return
+        from cachy.core import enable_cachy,cachy_stats
+        kw = _kwargs(self.config)
         self.start,self.path = cachy_stats(),cache_file(kw['cache_dir'])
         enable_cachy(**kw)
     except ValueError as e: raise pytest.UsageError(str(e)) from None
@@ -120,11 +124,11 @@ def _runtest_protocol(self, item):
         if not self.on: _add(self.done, _since(cachy_stats(), s0))
 
 # %% ../nbs/06_pytest.ipynb #7d0e6a35
-def _phase(self):
-    "Run a test phase, making a replay miss in it that test's failure"
+def _phase(self, item=None):
+    "Run a test phase of `item`, making a replay miss in it that test's failure"
     from cachy.core import ReplayMiss
     try: return (yield)
-    except ReplayMiss as e: msg = f"{e.why}\n{_advice(self.config)}"
+    except ReplayMiss as e: msg = f"{e.why}\n{_advice(self.config, item.get_closest_marker('cachy') if item else None)}"
     pytest.fail(msg, pytrace=False)
 
 _Cachy._phase = _phase
@@ -132,17 +136,17 @@ _Cachy._phase = _phase
 # %% ../nbs/06_pytest.ipynb #107b22b9
 @_hook
 @pytest.hookimpl(wrapper=True)
-def _runtest_setup(self, item): return (yield from self._phase())
+def _runtest_setup(self, item): return (yield from self._phase(item))
 
 # %% ../nbs/06_pytest.ipynb #9e72765f
 @_hook
 @pytest.hookimpl(wrapper=True)
-def _runtest_call(self, item): return (yield from self._phase())
+def _runtest_call(self, item): return (yield from self._phase(item))
 
 # %% ../nbs/06_pytest.ipynb #de1eb0dd
 @_hook
 @pytest.hookimpl(wrapper=True)
-def _runtest_teardown(self, item, nextitem): return (yield from self._phase())
+def _runtest_teardown(self, item, nextitem): return (yield from self._phase(item))
 
 # %% ../nbs/06_pytest.ipynb #6a2d9e47
 @_hook

@@ -54,11 +54,28 @@ def test_record_replay_and_a_changed_prompt(srv, tmp_path):
     assert 'To record it, run the test once with network access in record mode: run pytest with --cachy-mode=record.' in out
 
 def test_off_by_default(srv, tmp_path):
-    "Without the flag nothing is cached and no file appears, even with CACHY_MODE set"
+    "Without a flag, an ini option or a CACHY_ variable nothing is cached and no file appears"
     p = project(tmp_path, srv)
-    for _ in range(2): assert pytest_(p, env={'CACHY_MODE': 'replay'})[0] == 0
+    for _ in range(2): assert pytest_(p, env={'CACHY_MODE': '', 'CACHY_OFFLINE': '0'})[0] == 0
     assert srv.total == 6
     assert not (p/'cachy.jsonl').exists()
+
+def test_env_alone(srv, tmp_path):
+    "CACHY_MODE alone caches the run as it does nbdev-test's, CACHY_OFFLINE alone seals it, and a misspelt CACHY_MODE stops it"
+    p = project(tmp_path, srv)
+    rc,out = pytest_(p, env={'CACHY_MODE': 'replay'})
+    assert rc == 1 and '3 failed' in out, out
+    assert srv.total == 0
+    assert 'To record it, run the test once with network access in record mode: unset CACHY_MODE and CACHY_OFFLINE.' in out
+    assert pytest_(p, env={'CACHY_MODE': 'record'})[0] == 0
+    assert srv.total == 3 and len(recs(p/'cachy.jsonl')) == 3
+    rc,out = pytest_(p, env={'CACHY_OFFLINE': '1'})
+    assert rc == 0, out
+    assert srv.total == 3
+    assert summary(out).startswith('cachy: 3 hits')
+    rc,out = pytest_(p, env={'CACHY_MODE': 'replya'})
+    assert rc == 4 and "unknown mode 'replya' (from CACHY_MODE)" in out, out
+    assert srv.total == 3
 
 def test_env_mode_and_ini(srv, tmp_path):
     "`cachy = true` in the ini file turns it on, CACHY_MODE wins over `cachy_mode`, and --cachy-mode over both"
@@ -103,6 +120,7 @@ def test_markers(srv, tmp_path):
     assert rc == 1, out
     assert '1 failed, 3 passed' in out
     assert 'test_replay_only - Failed: cachy (replay mode)' in out
+    assert "give the test's marker mode='record' instead: @pytest.mark.cachy(mode='record')" in out
     assert srv.total == 3
     assert [r['req']['parts']['messages[0].content'][1] for r in recs(p/'cachy.jsonl')] == ["'cached'"]
     assert summary(out).startswith('cachy: 0 hits; 1 recorded, 1 miss, 1 replay failure')
