@@ -67,13 +67,13 @@ def _ordered(rec):
 # %% ../nbs/01_store.ipynb #ea6983ce
 _chunk = 1<<20
 
-def _dumps(rec):
-    "The canonical line of record `rec`, in pieces of about `_chunk` bytes; a bytes `response` is UTF-8 text, or base64-encoded if `binary`"
+def _dumps(rec, eol=b'\n'):
+    "The canonical line of record `rec`, ended with `eol`, in pieces of about `_chunk` bytes; a bytes `response` is UTF-8 text, or base64-encoded if `binary`"
     d = _ordered(rec)
     r,b64 = d.get('response'),d.get('binary')
     if not isinstance(r, (str, bytes, bytearray)) or len(r) <= _chunk:
         if isinstance(r, (bytes, bytearray)): d['response'] = base64.b64encode(r).decode() if b64 else r.decode()
-        yield (json.dumps(d)+'\n').encode()
+        yield json.dumps(d).encode()+eol
         return
     s = json.dumps(d | {'response': ''})
     i = s.index('"response": ""')+13
@@ -87,7 +87,7 @@ def _dumps(rec):
     else:
         m,dec = memoryview(r),codecs.getincrementaldecoder('utf-8')()
         for j in range(0, len(r), _chunk): yield esc(dec.decode(m[j:j+_chunk], final=j+_chunk >= len(r)))
-    yield (s[i:]+'\n').encode()
+    yield s[i:].encode()+eol
 
 # %% ../nbs/01_store.ipynb #76a46eec
 def is_record(d):
@@ -177,6 +177,7 @@ class Store:
 
     def _reset(self, ident=None):
         self.recs,self.lengths,self.end,self.tail,self.torn,self.lineno,self.ident,self.err = {},set(),0,0,False,0,ident,None
+        self.eol = b'\n'
 
     def load(self, locked=False):
         "Read the whole file again"
@@ -236,6 +237,7 @@ def _scan(self:Store, f, size):
             ln = plen+len(l)
             if part: l,part,plen = b''.join(part+[l])[:_big+1] if plen <= _big else b''.join(part),[],0
             n += 1
+            if n == 1 and l.endswith(b'\r'): self.eol = b'\r\n'
             self._add(n, at, ln, l)
             at += ln+1
         if plen <= _big: part.append(last)
@@ -345,8 +347,8 @@ def put(self:Store, rec, replace=False):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if not self.swept: _sweep(self.path); self.swept = True
         with open(self.path, 'ab') as f:
-            if self.tail: f.write(b'\n')
-            for b in _dumps(rec): f.write(b)
+            if self.tail: f.write(self.eol)
+            for b in _dumps(rec, self.eol): f.write(b)
         self.refresh(locked=True)
     return True
 
