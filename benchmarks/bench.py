@@ -83,7 +83,7 @@ def row(r):
             f"| {r['miss_us']-r['plain_us']:,.1f} | {r['load_ms']:,.1f} | {mem} | {r['n_hit']:,} / {r['n_miss']:,} |")
 
 def targets(rs):
-    "Lines saying whether each of issue #5's targets is met"
+    "Lines saying whether each of the project's speed and memory targets is met"
     ours = {r['entries']:r for r in rs if r['impl'] == 'cachy'}
     res = []
     def say(ok, what): res.append(f"- {'met' if ok else 'MISSED'}: {what}")
@@ -98,11 +98,14 @@ def targets(rs):
     return res
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--sizes', default='0,1000,10000,100000', help='comma-separated numbers of entries')
-    p.add_argument('--quick', action='store_true', help='sizes 0 and 1,000, few calls, no pycachy (CI smoke test)')
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"A full run takes about ten minutes on 2 cores, most of it pycachy at 100,000 entries; --quick a few seconds.\n"
+               f"pycachy is installed on first use into {venv} (CACHY_TEST_CACHE moves it).\n"
+               "Exit code 1 when a full run misses a target; --quick calls too few to judge them and exits 0.")
+    p.add_argument('--sizes', default='0,1000,10000,100000', help='comma-separated numbers of entries (default: %(default)s)')
+    p.add_argument('--quick', action='store_true', help="CI's smoke test: sizes 0 and 1,000, 500 hits and 50 misses, no pycachy; targets not judged")
     p.add_argument('--no-pycachy', action='store_true', help='measure this project only')
-    p.add_argument('--pycachy-max', type=int, default=100_000, help='largest size at which to run pycachy')
+    p.add_argument('--pycachy-max', type=int, default=100_000, help='largest size at which to run pycachy (default: %(default)s)')
     a = p.parse_args()
     sizes = [0, 1000] if a.quick else [int(s) for s in a.sizes.split(',')]
     hits,misses = (500, 50) if a.quick else (5000, 500)
@@ -144,8 +147,9 @@ def main():
     print(f"from cachy import enable_cachy: {ours:.1f} ms over its dependencies ({deps:.1f} ms); requests and aiohttp {'imported' if extra else 'not imported'}. "
           f"Medians of {5 if a.quick else 21} fresh processes.")
     print()
-    print("Targets (issues #5 and #8):")
-    for l in targets(rs): print(l)
-    print(f"- {'met' if ours <= 15 and not extra else 'MISSED'}: import cachy at most 15 ms over its dependencies, without requests or aiohttp ({ours:.1f} ms)")
+    if a.quick: return print("Targets: not judged on --quick's few calls; run without it.")
+    ts = targets(rs) + [f"- {'met' if ours <= 15 and not extra else 'MISSED'}: import cachy at most 15 ms over its dependencies, without requests or aiohttp ({ours:.1f} ms)"]
+    print("Targets:", *ts, sep='\n')
+    return 1 if any('MISSED' in t for t in ts) else 0
 
-if __name__ == '__main__': main()
+if __name__ == '__main__': sys.exit(main())
