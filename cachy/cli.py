@@ -73,6 +73,9 @@ def _warn_lines():
 def main(argv=None):
     "Run `cachy` with `argv` (default: the command line's arguments); returns the exit code"
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
+    if not argv:
+        _parser().print_help()
+        return 2
     i = argv.index('--') if '--' in argv else len(argv)
     try:
         args,extra = _parser().parse_known_args(argv[:i])
