@@ -385,3 +385,11 @@ def test_show_stream_keeps_line_separators(tmp_path):
     r = cachy('show', 'd'*20, '--cache-dir', tmp_path)
     assert r.returncode == 0, repr(r.stdout)
     assert r.stdout == 'delta: {"text": "a\u2028b"}\n[DONE]\n', repr(r.stdout)
+
+def test_bare_cachy_lists_commands(tmp_path):
+    "Bare `cachy`, as a newcomer first types it, prints the help with every command, and exits 2"
+    import re,subprocess
+    from envs import script
+    r = subprocess.run([script('cachy')], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and r.stderr == ''
+    assert [c for c in ('ls', 'stats', 'show', 'check', 'compact', 'prune') if not re.search(rf'^ +{c}\b', r.stdout, re.M)] == []
