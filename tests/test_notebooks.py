@@ -1,5 +1,5 @@
 "The notebooks are the source: their tests pass under nbdev's runner, and `cachy/` is what they export"
-import filecmp,json,shutil,subprocess,sys
+import filecmp,json,os,shutil,subprocess,sys
 from pathlib import Path
 import pytest
 
@@ -74,3 +74,9 @@ def test_docs_process_can_fail(tmp_path):
     (tmp_path/'nbs'/'bad.ipynb').write_text(_nb(['#| default_exp bad', '#| export\ndef f(): "A function with docs"', 'x = 1', 'import json\nprint(x)']))
     r = _proc(tmp_path)
     assert r.returncode != 0 and "name 'x' is not defined" in r.stderr, r.stdout + r.stderr
+
+def test_index_replays_offline():
+    "The front page runs sealed, with no API key: every call on it is answered from the committed cachy.jsonl"
+    env = {k:v for k,v in os.environ.items() if not k.startswith(('CACHY_', 'OPENAI_', 'ANTHROPIC_'))} | {'CACHY_OFFLINE': '1'}
+    r = subprocess.run([str(bin_/'nbdev-test'), str(root/'nbs'/'index.ipynb')], cwd=root, capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
