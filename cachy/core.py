@@ -26,7 +26,7 @@ from . import answer
 from .creds import secret_params,secret_param,secret_name,listed
 from .store import Store,cache_file,warn
 from .legacy import earlier_keys,model_of,same_model
-from .explain import sketch,closest,hidden,plural,seconds,dollars
+from .explain import sketch,closest,alike,hidden,plural,seconds,dollars
 
 # %% ../nbs/00_core.ipynb #76a46eec
 doms = ('chatgpt.com', 'api.openai.com', 'api.anthropic.com', 'generativelanguage.googleapis.com', 'api.deepseek.com',
@@ -491,7 +491,7 @@ def _compared(store, ks, req):
     "What the closest of the entries `ks` of `store` (recorded for the method and URL of `req`) says of why `req` missed"
     best = closest([(k,s) for k in ks if isinstance(s := (store.get(k) or {}).get('req'), dict)], _payload(req), _key_headers(req), _streams(req, _json(req)), _norm)
     if best is None: return f"{_are(len(ks), 'entry is', 'entries are')} recorded for this method and URL, by an earlier cachy that kept no sketch of the request."
-    k,ds,_ = best
+    k,ds = best
     which = "the one entry" if len(ks) == 1 else f"the closest of the {len(ks)} entries"
     if not ds: return (f"It matches {which} recorded for this method and URL (key {k}) in every part kept: "
                        "the key may have been made under other settings (norm_pats, ignore_fields, key_hdrs).")
@@ -523,12 +523,12 @@ def _others(store, req, most=500):
 # %% ../nbs/00_core.ipynb #2c8f4d90
 def _elsewhere(store, req):
     "Why `req` missed, when nothing is recorded for its method and URL: what the entry of its method at another URL most like it says, if it is like it"
-    cands = _others(store, req)
-    urls = {k:w for k,w,_ in cands}
-    best = closest([(k,s) for k,_,s in cands], _payload(req), _key_headers(req), _streams(req, _json(req)), _norm)
-    if best is None or best[2] < 0.5: return _unmatched(store)
-    k,ds,_ = best
-    url = _listed([('URL', *_short(urls[k], _url(req)))])
+    cands = {k:(w,s) for k,w,s in _others(store, req)}
+    body,hdrs,stream = _payload(req),_key_headers(req),_streams(req, _json(req))
+    best = closest([(k,s) for k,(_,s) in cands.items()], body, hdrs, stream, _norm)
+    if best is None or alike(cands[best[0]][1], body, hdrs, stream, _norm) < 0.5: return _unmatched(store)
+    k,ds = best
+    url = _listed([('URL', *_short(cands[k][0], _url(req)))])
     if not ds: return (f"Nothing is recorded for this method and URL, but the same request is, for another URL (key {k}): the URL changed.{url}\n"
                        "If an SDK upgrade changed it, pin the SDK release that recorded it, or the API version it sent.")
     return f"Nothing is recorded for this method and URL. Compared with the closest entry recorded for this method (key {k}), it differs in:{url}" + _listed(ds, 4)

@@ -263,16 +263,21 @@ def _alike(rec, ds, sent):
 
 # %% ../nbs/05_explain.ipynb #90c868f1
 def closest(cands, body, hdrs, stream, norm=str):
-    "`(key, differences, alike)` for the sketch in `cands` (`(key, sketch)` pairs) the request is most like, or `None`; alike: the share of its body the request matches"
+    "`(key, differences)` for the sketch in `cands` (`(key, sketch)` pairs) the request is most like, or `None`"
     if not cands: return None
     def like(ds): return sum(SequenceMatcher(None, a.lower(), b.lower()).ratio() for _,a,b in ds)
     hashed = _hashed(body, norm)
     sent,scored = set(map(_token, hashed[1].values())),[]
     for i,(k,s) in enumerate(cands):
         ds = differences(s, body, hdrs, stream, norm, hashed)
-        a = _alike(s, ds, sent)
-        scored.append((-a, len(ds), -like(ds), i, k, ds, a))
+        scored.append((-_alike(s, ds, sent), len(ds), -like(ds), i, k, ds))
     return min(scored)[4:]
+
+# %% ../nbs/05_explain.ipynb #b3b8ee93
+def alike(rec, body, hdrs, stream, norm=str):
+    "The share, from 0 to 1, of the body that sketch `rec` saw that the request (`body`, `hdrs`, `stream`) matches"
+    hashed = _hashed(body, norm)
+    return _alike(rec, differences(rec, body, hdrs, stream, norm, hashed), set(map(_token, hashed[1].values())))
 
 # %% ../nbs/05_explain.ipynb #a6d44b41
 def plural(n, one, many=None):
