@@ -23,10 +23,10 @@ try: import httpx2
 except ImportError: httpx2 = None
 from fastcore.meta import delegates
 from . import answer
-from .creds import secret_params,secret_param,listed
+from .creds import secret_params,secret_param,secret_name,listed
 from .store import Store,cache_file,warn
 from .legacy import earlier_keys,model_of,same_model
-from .explain import sketch,closest,plural,seconds,dollars
+from .explain import sketch,closest,alike,hidden,plural,seconds,dollars
 
 # %% ../nbs/00_core.ipynb #76a46eec
 doms = ('chatgpt.com', 'api.openai.com', 'api.anthropic.com', 'generativelanguage.googleapis.com', 'api.deepseek.com',
@@ -481,21 +481,57 @@ def _mode(mode=None, offline=None):
     return 'replay','offline' if offline else 'CACHY_OFFLINE'
 
 # %% ../nbs/00_core.ipynb #e9a6a286
+def _listed(ds, n=5):
+    "Differences `ds`, `(what, recorded, sent)`, a line each, at most `n`"
+    more = f"\n  and {len(ds)-n} more" if len(ds) > n else ''
+    return ''.join(f"\n  {w}: recorded {a}, sent {b}" for w,a,b in ds[:n]) + more
+
+# %% ../nbs/00_core.ipynb #ca0f686b
 def _compared(store, ks, req):
     "What the closest of the entries `ks` of `store` (recorded for the method and URL of `req`) says of why `req` missed"
-    js = _json(req)
-    best = closest([(k,s) for k in ks if isinstance(s := (store.get(k) or {}).get('req'), dict)], _payload(req), _key_headers(req), _streams(req, js), _norm)
+    best = closest([(k,s) for k in ks if isinstance(s := (store.get(k) or {}).get('req'), dict)], _payload(req), _key_headers(req), _streams(req, _json(req)), _norm)
     if best is None: return f"{_are(len(ks), 'entry is', 'entries are')} recorded for this method and URL, by an earlier cachy that kept no sketch of the request."
     k,ds = best
     which = "the one entry" if len(ks) == 1 else f"the closest of the {len(ks)} entries"
     if not ds: return (f"It matches {which} recorded for this method and URL (key {k}) in every part kept: "
                        "the key may have been made under other settings (norm_pats, ignore_fields, key_hdrs).")
-    more = f"\n  and {len(ds)-5} more" if len(ds) > 5 else ''
-    return f"Compared with {which} recorded for this method and URL (key {k}), it differs in:" + ''.join(f"\n  {w}: recorded {a}, sent {b}" for w,a,b in ds[:5]) + more
+    return f"Compared with {which} recorded for this method and URL (key {k}), it differs in:" + _listed(ds)
 
+# %% ../nbs/00_core.ipynb #9560ac21
 def _are(n, one, many):
     "`1 entry is`, `2 entries are`"
     return f"{n:,} {one if n == 1 else many}"
+
+# %% ../nbs/00_core.ipynb #5d0dc19c
+def _short(a, b):
+    "URLs `a` and `b`, each from the last `/` before they part, when that is after the host they share; else whole"
+    i = len(os.path.commonprefix([a, b]))
+    j,h = a.rfind('/', 0, i+1),a.find('/', a.find('//')+2)
+    return (a,b) if h < 0 or j < h else ('…'+a[j:], '…'+b[j:])
+
+# %% ../nbs/00_core.ipynb #f91a51fe
+def _others(store, req, most=500):
+    "`(key, url, sketch)` of up to `most` entries of `store` recorded for the method of `req` at other URLs, the last recorded first"
+    m,u,res = b'"method": '+json.dumps(req.method).encode(),_url(req),[]
+    for k,line in reversed(list(store.recs.items())):
+        if len(res) >= most: break
+        if type(line) is bytes and m not in line: continue
+        r = store.get(k) or {}
+        if r.get('method') == req.method and isinstance(w := r.get('url'), str) and w != u and isinstance(s := r.get('req'), dict): res.append((k, w, s))
+    return res
+
+# %% ../nbs/00_core.ipynb #2c8f4d90
+def _elsewhere(store, req):
+    "Why `req` missed, when nothing is recorded for its method and URL: what the entry of its method at another URL most like it says, if it is like it"
+    cands = {k:(w,s) for k,w,s in _others(store, req)}
+    body,hdrs,stream = _payload(req),_key_headers(req),_streams(req, _json(req))
+    best = closest([(k,s) for k,(_,s) in cands.items()], body, hdrs, stream, _norm)
+    if best is None or alike(cands[best[0]][1], body, hdrs, stream, _norm) < 0.5: return _unmatched(store)
+    k,ds = best
+    url = _listed([('URL', *_short(cands[k][0], _url(req)))])
+    if not ds: return (f"Nothing is recorded for this method and URL, but the same request is, for another URL (key {k}): the URL changed.{url}\n"
+                       "If an SDK upgrade changed it, pin the SDK release that recorded it, or the API version it sent.")
+    return f"Nothing is recorded for this method and URL. Compared with the closest entry recorded for this method (key {k}), it differs in:{url}" + _listed(ds, 4)
 
 # %% ../nbs/00_core.ipynb #4d7f2b96
 _before = {_frame_line: (r'\bline \d+, in\b', 'line N, in', 'line '), _repr_addr: (r'\b0x[0-9a-fA-F]{6,16}\b', '0xADDR', '0x')}
@@ -504,7 +540,7 @@ def _why(store, key, req):
     "Why `req`, with `key`, is not in `store`"
     if store.err: return f"The file could not be read: {store.err}."
     ks = store.keys_for(req.method, _url(req))
-    why = (_compared(store, ks, req) if ks else _unmatched(store)) + _refused(store, key, req)
+    why = (_compared(store, ks, req) if ks else _elsewhere(store, req)) + _refused(store, key, req)
     pats = [*(_before.get(p, p) for p in _key2_pats), *_added_pats()]
     if 20 in store.lengths and (old := next((k for s in (False, True) if (k := _key2(req, s, pats)) in store), None)):
         why += (f"\nAn entry recorded by an earlier cachy (key {old}) matches this call once every 0x number and 'line N, in' is taken"
@@ -529,6 +565,34 @@ def _sealed(src, req, why):
     "The `ReplayMiss` for `req`, which would reach the network in offline mode (set by `src`), because `why`"
     return ReplayMiss(f"cachy (offline): {req.method} {_url(req)} would reach {req.url.host}, {why}; offline mode lets no request out but to loopback hosts.",
                       _advice(src))
+
+# %% ../nbs/00_core.ipynb #fcd596dc
+def _shown(req):
+    "The body of `req` as the key reads it, written as pycachy's `CACHY_LOG` wrote it, credentials hidden; a body that is not text, its size and digest"
+    if (js := _json(req)) is not None: return _norm(json.dumps(hidden(js), sort_keys=True))
+    c = _content(req)
+    if not _utf8(c): return f"({len(c):,} bytes, SHA-256 {hashlib.sha256(c).hexdigest()[:16]})"
+    if 'x-www-form-urlencoded' in req.headers.get('content-type', ''):
+        return _norm(urlencode([(k, '(hidden)' if secret_name(k) or secret_param(k) else v) for k,v in parse_qsl(c.decode(), keep_blank_values=True)]))
+    return _norm(_text(req, None))
+
+# %% ../nbs/00_core.ipynb #9ecf400b
+_logged,_unlogged = {'miss', 'replay_failure', 'pass'},set()
+
+def _log(what, key, req, why=''):
+    "Append a line about `req`, which missed (`what`) with `key` or passed (`why`), to the file `CACHY_LOG` names, if set, as pycachy did; never a credential"
+    if not (path := os.environ.get('CACHY_LOG')): return
+    rec = dict(key=key, url=_url(req, key=True))
+    if what == 'pass': rec |= dict(method=req.method, why=why)
+    else:
+        rec |= dict(stream=_streams(req, _json(req)), accept=req.headers.get('accept', ''), body=_shown(req), method=req.method,
+                    hdrs=hidden(_key_headers(req)), replay=what == 'replay_failure')
+    try:
+        fd = os.open(path, os.O_WRONLY|os.O_APPEND|os.O_CREAT, 0o644)
+        try: os.write(fd, (json.dumps(rec)+'\n').encode())
+        finally: os.close(fd)
+    except OSError as e:
+        if path not in _unlogged: _unlogged.add(path); warn(f"cachy: cannot write to CACHY_LOG {path} ({e}); misses are not logged")
 
 # %% ../nbs/00_core.ipynb #4b0c8a39
 def _asked(js):
@@ -557,6 +621,7 @@ def _note(debug, what, key, req, why=''):
     with _clock:
         _counts[what] += 1
         if what == 'pass': _passed[req.url.host] += 1
+    if what in _logged: _log(what, key, req, why)
     if debug and (s := _labels.get(what)) and (debug != 'miss' or s in ('MISS', 'NOT RECORDED')):
         print(f"cachy {s} {key or '-'} {req.method} {_url(req)}{_brief(req) if what != 'pass' else ''}" + (f" ({why})" if why else ''))
 

@@ -8,8 +8,10 @@ Docs: https://cachy-dev.github.io/cachy/explain.html.md"""
 __all__ = []
 
 # %% ../nbs/05_explain.ipynb #40971d8e
-import hashlib,json,re
-from functools import cache
+import base64,hashlib,json,re
+from collections import deque
+from difflib import SequenceMatcher
+from functools import cache,lru_cache
 from .creds import secret_name
 
 # %% ../nbs/05_explain.ipynb #834f7d24
@@ -21,6 +23,8 @@ def _step(i, k):
     if isinstance(k, int): return f'[{k}]'
     if not _re(_name).fullmatch(k): return f'[{json.dumps(k)}]'
     return f'.{k}' if i else k
+
+_steps = lru_cache(8192)(_step)
 
 # %% ../nbs/05_explain.ipynb #f3cc1a1a
 def path_str(ks):
@@ -46,11 +50,14 @@ def _digest(v, norm):
 # %% ../nbs/05_explain.ipynb #6e2b9c0e
 def _cut(s, n=30): return s if len(s) <= n else s[:n]+'…'
 
+# %% ../nbs/05_explain.ipynb #20ff70cf
+_secret = lru_cache(4096)(secret_name)
+
 # %% ../nbs/05_explain.ipynb #6e2b9c0f
 def _preview(v, name='', n=30):
     "A short text showing `v`, found under `name`: at most `n` characters of a string"
     if v is _MISSING: return 'nothing'
-    if secret_name(name): return '(hidden)'
+    if _secret(name): return '(hidden)'
     if isinstance(v, str): return repr(_cut(v, n))
     if isinstance(v, list): return f'[{len(v)} items]'
     if isinstance(v, dict): return '{' + _cut(', '.join(sorted(map(str, v))), 40) + '}'
@@ -59,7 +66,7 @@ def _preview(v, name='', n=30):
 # %% ../nbs/05_explain.ipynb #6e2b9c15
 def _secretive(v, name=''):
     "Whether value `v`, found under `name`, is or holds a value under a credential's name"
-    if secret_name(name): return True
+    if _secret(name): return True
     if isinstance(v, dict): return any(_secretive(x, k) for k,x in v.items())
     return isinstance(v, list) and any(map(_secretive, v))
 
@@ -97,24 +104,140 @@ def _part(ks, v, norm):
     name = ks[-1] if ks else ''
     return ['' if _secretive(v, name) else _digest(v, norm), _preview(v, name)]
 
+# %% ../nbs/05_explain.ipynb #12cc5249
+def _kids(p, v):
+    "`(path, key, value)` of each member of `v`, at path `p`; none if `v` is not an object or a list"
+    if isinstance(v, dict): return [(p+_steps(p != '', k), k, x) for k,x in v.items()]
+    return [(f'{p}[{i}]', i, x) for i,x in enumerate(v)] if isinstance(v, list) else []
+
+# %% ../nbs/05_explain.ipynb #444ee1cc
+def _hash(p, v, kids, hs, norm=str):
+    "SHA-256 of path `p` and value `v`: of the hashes `hs` of its members `kids` (from `_kids`), for an object or a list; else of `v`, a string after `norm`"
+    if isinstance(v, dict): b = b'{' + b''.join(hs[q] for q,_,_ in sorted(kids, key=lambda c: c[1]))
+    elif isinstance(v, list): b = b'[' + b''.join(hs[q] for q,_,_ in kids)
+    elif isinstance(v, str): b = b'"' + norm(v).encode('utf-8', 'surrogatepass')
+    else: b = _canon(v).encode()
+    return hashlib.sha256(p.encode('utf-8', 'surrogatepass') + b'\0' + b).digest()
+
+# %% ../nbs/05_explain.ipynb #528d1f97
+def _hashes(v, norm=str):
+    "`(hashes, members)`: `{path: hash}` of every node of `v`, each made from its members' (`_hash`), and `{path: paths of its members}` of each object or list"
+    hs,ms = {},{}
+    def walk(p, v):
+        kids = _kids(p, v)
+        if kids: ms[p] = [q for q,_,_ in kids]
+        for q,_,x in kids: walk(q, x)
+        hs[p] = _hash(p, v, kids, hs, norm)
+    walk('', v)
+    return hs,ms
+
+# %% ../nbs/05_explain.ipynb #e603f60c
+_b64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
+
+def _token(h):
+    "3 base64 characters (18 bits) of hash `h`"
+    i = int.from_bytes(h[:3], 'big') >> 6
+    return _b64[i >> 12] + _b64[i >> 6 & 63] + _b64[i & 63]
+
+@lru_cache(4096)
+def _opened(p):
+    "The token of path `p` alone: a node whose members have tokens"
+    return _token(hashlib.sha256(p.encode('utf-8', 'surrogatepass') + b'\1').digest())
+
+# %% ../nbs/05_explain.ipynb #be46a664
+def _nodes(hs, ms, n=100):
+    "`(values, opened)`: tokens of the root (hashes `hs`, members `ms`) and of the members of one node at a time, shallowest first, and of the paths of the nodes opened; at most `n` in all"
+    vals,opened,todo = [''],[],deque([''])
+    while todo:
+        kids = ms.get(p := todo.popleft())
+        if not kids or len(vals)+len(opened)+len(kids) >= n: continue
+        opened.append(p)
+        vals += kids
+        todo.extend(kids)
+    return ''.join(_token(hs[p]) for p in vals),''.join(map(_opened, opened))
+
+# %% ../nbs/05_explain.ipynb #ef7bbca9
+def hidden(v):
+    "`v` with each value under a credential's name replaced by `'(hidden)'`"
+    if isinstance(v, dict): return {k:'(hidden)' if _secret(k) else hidden(x) for k,x in v.items()}
+    return [hidden(x) for x in v] if isinstance(v, list) else v
+
+# %% ../nbs/05_explain.ipynb #1d36cbdc
+def _prep(body, norm):
+    "`(body, norm)` as nodes are hashed: values under credentials' names hidden, and `norm` only if it changes something in `body`"
+    if norm is not str and norm(t := _canon(body)) == t: norm = str
+    return hidden(body) if _secretive(body) else body,norm
+
 # %% ../nbs/05_explain.ipynb #6e2b9c21
 def sketch(body, hdrs, stream, norm=str, n=12, limit=1000):
-    "What a record keeps of its request: stream flag, key headers, and digests and previews of the parts of `body`"
-    if norm is not str and norm(t := _canon(body)) == t: norm = str
+    "What a record keeps of its request: stream flag, key headers, digests and previews of the parts of `body`, and tokens of its nodes"
+    hb,norm = _prep(body, norm)
+    vals,opened = _nodes(*_hashes(hb, norm))
+    limit -= len(vals)+len(opened)+28
     while True:
         parts,shapes = _parts(body, n)
         res = dict(stream=bool(stream), hdrs={h:_preview(v, h, 60) for h,v in hdrs.items()},
                    shape={path_str(k):s for k,s in shapes.items()},
                    parts={path_str(k):_part(k, v, norm) for k,v in parts.items()})
-        if n <= 1 or len(json.dumps(res)) <= limit: return res
+        if n <= 1 or len(json.dumps(res)) <= limit: return res | dict(nodes=vals, opened=opened)
         n -= 3
 
-# %% ../nbs/05_explain.ipynb #d7ec7031
-def differences(rec, body, hdrs, stream, norm=str):
-    "`(what, recorded, sent)` for each way the request (`body`, `hdrs`, `stream`) differs from sketch `rec`"
-    res = [('stream', str(rec.get('stream')), str(bool(stream)))] if rec.get('stream') != bool(stream) else []
-    rh,sh = rec.get('hdrs') or {},{h:_preview(v, h, 60) for h,v in hdrs.items()}
-    res += [(f'{h} header', rh.get(h, 'nothing'), sh.get(h, 'nothing')) for h in sorted(set(rh)|set(sh)) if rh.get(h) != sh.get(h)]
+# %% ../nbs/05_explain.ipynb #90e7889b
+def _three(s):
+    "The set of tokens in string `s`, three characters each"
+    return {s[i:i+3] for i in range(0, len(s), 3)} if isinstance(s, str) else set()
+
+# %% ../nbs/05_explain.ipynb #672eba52
+def _hashed(body, norm=str):
+    "`(body, hashes, norm)`: `body` as its nodes are hashed, their hashes, and the `norm` they were made with"
+    body,norm = _prep(body, norm)
+    return body,_hashes(body, norm)[0],norm
+
+# %% ../nbs/05_explain.ipynb #d4f6a3eb
+def _keys_of(s):
+    "The keys shape `s` (`{a, b}`) lists, or `None` if it lists none, or not all"
+    return s[1:-1].split(', ') if isinstance(s, str) and s[:1] == '{' and '…' not in s and len(s) > 2 else None
+
+# %% ../nbs/05_explain.ipynb #082ee3c8
+def _has(s, k):
+    "Whether shape `s` lists key `k` of an object, or counts index `k` of a list; `None` if it cannot tell"
+    if isinstance(k, int): return k < int(m[1]) if (m := _re(r'\[(\d+) items\]').fullmatch(s or '')) else None
+    return None if (ks := _keys_of(s)) is None else k in ks
+
+# %% ../nbs/05_explain.ipynb #199aedf7
+def _deep(rec, body, hs, norm=str):
+    "`(path, value sent, how)` for each deepest node of `body` (hashes `hs`) that differs from those sketch `rec` keeps; how: 'added', 'removed', 'fewer' or '' (changed)"
+    vals,opened,shape,res = _three(rec.get('nodes')),_three(rec.get('opened')),rec.get('shape') or {},[]
+    def walk(p, v):
+        kids = _kids(p, v)
+        if not kids or _opened(p) not in opened: return res.append((p, v, ''))
+        gone = [k for k in _keys_of(shape.get(p)) or () if isinstance(v, dict) and k not in v]
+        res.extend((p+_step(len(p), k), _MISSING, 'removed') for k in gone)
+        new = [c for c in kids if _token(hs[c[0]]) not in vals]
+        if not new: return None if gone else res.append((p, v, 'fewer'))
+        old = kids[:new[0][1]] if isinstance(v, list) else [c for c in kids if c not in new]
+        if _token(_hash(p, v, old, hs, norm)) in vals: return res.extend((q, x, 'added') for q,_,x in (kids[len(old):] if isinstance(v, list) else new))
+        for q,_,x in new: walk(q, x)
+    if _token(hs['']) not in vals: walk('', body)
+    return res
+
+# %% ../nbs/05_explain.ipynb #4bfe47bd
+def _was(rec, p, v, how):
+    "`(what, recorded, sent)` for node `v` at path `p` of a request, which differs (`how`, from `_deep`) from what sketch `rec` saw"
+    parts,shape,ks = rec.get('parts') or {},rec.get('shape') or {},path_keys(p)
+    name = ks[-1] if ks else ''
+    sent,pt,s = _preview(v, name),parts.get(p),shape.get(p)
+    if how == 'added' or ks and _has(shape.get(path_str(ks[:-1])), name) is False: was = 'nothing'
+    elif isinstance(pt, list) and len(pt) == 2: was = pt[1]
+    elif how == 'removed': was = 'a value'
+    elif s and s != sent: was = s
+    else: was = ('more keys' if isinstance(v, dict) else 'more items') if how == 'fewer' else 'another value'
+    return p or 'body',was,sent
+
+# %% ../nbs/05_explain.ipynb #8554f344
+def _by_parts(rec, body, norm):
+    "`(what, recorded, sent)` for each part of `body` that differs from sketch `rec`, which keeps no tokens"
+    res = []
     for p,s in (rec.get('shape') or {}).items():
         if (t := _preview(_value_at(body, path_keys(p)))) != s: res.append((p or 'body', s, t))
     for p,(d,prev) in (rec.get('parts') or {}).items():
@@ -123,13 +246,38 @@ def differences(rec, body, hdrs, stream, norm=str):
         if v is _MISSING or d and _digest(v, norm) != d: res.append((p or 'body', prev, _preview(v, ks[-1] if ks else '')))
     return res
 
+# %% ../nbs/05_explain.ipynb #d7ec7031
+def differences(rec, body, hdrs, stream, norm=str, hashed=None):
+    "`(what, recorded, sent)` for each way the request (`body`, `hdrs`, `stream`) differs from sketch `rec`, down to the deepest node; `hashed`: `_hashed(body, norm)`, if made already"
+    res = [('stream', str(rec.get('stream')), str(bool(stream)))] if rec.get('stream') != bool(stream) else []
+    rh,sh = rec.get('hdrs') or {},{h:_preview(v, h, 60) for h,v in hdrs.items()}
+    res += [(f'{h} header', rh.get(h, 'nothing'), sh.get(h, 'nothing')) for h in sorted(set(rh)|set(sh)) if rh.get(h) != sh.get(h)]
+    if not isinstance(rec.get('nodes'), str): return res + _by_parts(rec, body, norm)
+    return res + [_was(rec, p, v, how) for p,v,how in _deep(rec, *(hashed or _hashed(body, norm)))]
+
+# %% ../nbs/05_explain.ipynb #e0221b43
+def _alike(rec, ds, sent):
+    "The share, from 0 to 1, of the body sketch `rec` saw that the request matches, given its differences `ds` and `sent`, the tokens of its nodes"
+    if isinstance(n := rec.get('nodes'), str): return len(_three(n) & sent) / max(1, len(n)//3)
+    return 1 - sum(not w.endswith(('stream', ' header')) for w,_,_ in ds) / max(1, len(rec.get('parts') or ()))
+
 # %% ../nbs/05_explain.ipynb #90c868f1
 def closest(cands, body, hdrs, stream, norm=str):
-    "`(key, differences)` of the sketch in `cands` (`(key, sketch)` pairs) that differs least from the request, or `None`"
-    from difflib import SequenceMatcher
+    "`(key, differences)` for the sketch in `cands` (`(key, sketch)` pairs) the request is most like, or `None`"
+    if not cands: return None
     def like(ds): return sum(SequenceMatcher(None, a.lower(), b.lower()).ratio() for _,a,b in ds)
-    scored = [(len(ds), -like(ds), i, k, ds) for i,(k,s) in enumerate(cands) for ds in [differences(s, body, hdrs, stream, norm)]]
-    return min(scored)[3:] if scored else None
+    hashed = _hashed(body, norm)
+    sent,scored = set(map(_token, hashed[1].values())),[]
+    for i,(k,s) in enumerate(cands):
+        ds = differences(s, body, hdrs, stream, norm, hashed)
+        scored.append((-_alike(s, ds, sent), len(ds), -like(ds), i, k, ds))
+    return min(scored)[4:]
+
+# %% ../nbs/05_explain.ipynb #b3b8ee93
+def alike(rec, body, hdrs, stream, norm=str):
+    "The share, from 0 to 1, of the body that sketch `rec` saw that the request (`body`, `hdrs`, `stream`) matches"
+    hashed = _hashed(body, norm)
+    return _alike(rec, differences(rec, body, hdrs, stream, norm, hashed), set(map(_token, hashed[1].values())))
 
 # %% ../nbs/05_explain.ipynb #a6d44b41
 def plural(n, one, many=None):

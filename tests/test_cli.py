@@ -318,16 +318,16 @@ def test_stats_costs(costly):
     u1,u2,u0 = _usd(p1).rjust(w),_usd(p2).rjust(w),'–'.rjust(w)
     r = cachy('stats', '--cache-dir', costly)
     assert (r.returncode, r.stderr) == (0, ''), r.stderr
-    rows = [f"  1 entry    731 bytes  1 min 16 s  120,000 tokens  {u1}  ", f"  1 entry    817 bytes       2.5 s    5,100 tokens  {u2}  ",
-            f"  1 entry    479 bytes      250 ms       15 tokens  {u0}  ", f"  1 entry    118 bytes         0 s        0 tokens  {u0}  "]
+    rows = [f"  1 entry    797 bytes  1 min 16 s  120,000 tokens  {u1}  ", f"  1 entry    889 bytes       2.5 s    5,100 tokens  {u2}  ",
+            f"  1 entry    518 bytes      250 ms       15 tokens  {u0}  ", f"  1 entry    118 bytes         0 s        0 tokens  {u0}  "]
     assert r.stdout.splitlines()[:11] == [
-        f"{costly/'cachy.jsonl'}: 4 entries, 2,145 bytes; to record again: 1 min 18 s, 125,115 tokens, ~{_usd(p1+p2)}",
+        f"{costly/'cachy.jsonl'}: 4 entries, 2,322 bytes; to record again: 1 min 18 s, 125,115 tokens, ~{_usd(p1+p2)}",
         'by host:', *[a+b for a,b in zip(rows, ['api.openai.com', 'api.anthropic.com', 'llm.example.com', '-'])],
         'by model:', *[a+b for a,b in zip(rows, ['gpt-4o', 'claude-sonnet-4-5', 'no-such-model-xyz', 'gpt-3.5-turbo'])]]
     assert r.stdout.splitlines()[11:] == ['largest:',
-        "  b2b2b2b2b2b2b2b2b2b2  200  817  claude-sonnet-4-5  'summarise the attached report …'  POST https://api.anthropic.com/v1/messages",
-        "  a1a1a1a1a1a1a1a1a1a1  200  731  gpt-4o             'tell me about topic 7'            POST https://api.openai.com/v1/chat/completions",
-        "  c3c3c3c3c3c3c3c3c3c3  200  479  no-such-model-xyz  'write a haiku'                    POST https://llm.example.com/v1/responses",
+        "  b2b2b2b2b2b2b2b2b2b2  200  889  claude-sonnet-4-5  'summarise the attached report …'  POST https://api.anthropic.com/v1/messages",
+        "  a1a1a1a1a1a1a1a1a1a1  200  797  gpt-4o             'tell me about topic 7'            POST https://api.openai.com/v1/chat/completions",
+        "  c3c3c3c3c3c3c3c3c3c3  200  518  no-such-model-xyz  'write a haiku'                    POST https://llm.example.com/v1/responses",
         "  12345678              200  118  gpt-3.5-turbo      -                                  -"]
 
 def test_stats_old_entries_add_nothing(tmp_path):
@@ -353,9 +353,9 @@ def test_ls_model_and_prompt(costly):
     "Each entry's model and the start of its last message, in aligned columns"
     r = cachy('ls', '--cache-dir', costly)
     assert r.stdout.splitlines() == [
-        "a1a1a1a1a1a1a1a1a1a1  200  731  gpt-4o             'tell me about topic 7'            POST https://api.openai.com/v1/chat/completions",
-        "b2b2b2b2b2b2b2b2b2b2  200  817  claude-sonnet-4-5  'summarise the attached report …'  POST https://api.anthropic.com/v1/messages",
-        "c3c3c3c3c3c3c3c3c3c3  200  479  no-such-model-xyz  'write a haiku'                    POST https://llm.example.com/v1/responses",
+        "a1a1a1a1a1a1a1a1a1a1  200  797  gpt-4o             'tell me about topic 7'            POST https://api.openai.com/v1/chat/completions",
+        "b2b2b2b2b2b2b2b2b2b2  200  889  claude-sonnet-4-5  'summarise the attached report …'  POST https://api.anthropic.com/v1/messages",
+        "c3c3c3c3c3c3c3c3c3c3  200  518  no-such-model-xyz  'write a haiku'                    POST https://llm.example.com/v1/responses",
         "12345678              200  118  gpt-3.5-turbo      -                                  -"]
 
 @pytest.mark.parametrize('sub', ['ls', 'stats', 'check'])
