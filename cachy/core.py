@@ -13,6 +13,7 @@ import atexit,base64,codecs,hashlib,importlib,importlib.abc,ipaddress,json,os,re
 from collections import Counter,namedtuple
 from contextvars import ContextVar
 from contextlib import contextmanager
+from copy import copy
 from dataclasses import dataclass,field
 from datetime import timedelta
 from fnmatch import fnmatchcase
@@ -139,6 +140,7 @@ def _url(req, key=False, drop=secret_param):
     "The URL of `req` without user name, password, or the query parameters `drop` says carry credentials; as the key holds it if `key`: the parameters in order of name, encoded one way"
     u = req.url
     if u.userinfo: u = u.copy_with(userinfo=b'')
+    if u.fragment and not key: u = u.copy_with(fragment=None)
     if not u.query: return str(u)
     ps = [(k,v) for k,v in u.params.multi_items() if not drop(k)]
     if key: return str(u.copy_with(query=None)) + ('?' + urlencode(sorted(ps, key=lambda p: p[0])) if ps else '')
@@ -957,6 +959,7 @@ class _Body:
     def open(self): return self.buf is not None
 
 _unfinished,_behind = weakref.WeakSet(),{}
+if hasattr(os, 'register_at_fork'): os.register_at_fork(after_in_child=lambda: (_unfinished.clear(), _behind.clear()))
 
 # %% ../nbs/00_core.ipynb #5d2e1f36
 class _Recording:
@@ -983,9 +986,9 @@ def handle(req, stream, read, send, reply, finish):
     key,rec,seq = _lookup(c, req, stream)
     if rec is not None: return reply(rec)
     if key in _behind and (rec := _waited(c, key, req)) is not None: return reply(rec)
-    t0 = time.perf_counter()
+    t0,keyed = time.perf_counter(),copy(req)
     with no_cachy(): res = send()
-    return finish(res, _Recording(c, key, req, seq, t0))
+    return finish(res, _Recording(c, key, keyed, seq, t0))
 
 async def ahandle(req, stream, read, send, reply, finish):
     "Answer `req` (an httpx request) from the file, or send it live and record it: the one caching decision, async"
@@ -998,9 +1001,9 @@ async def ahandle(req, stream, read, send, reply, finish):
     key,rec,seq = _lookup(c, req, stream)
     if rec is not None: return await reply(rec)
     if key in _behind and (rec := await _awaited(c, key, req)) is not None: return await reply(rec)
-    t0 = time.perf_counter()
+    t0,keyed = time.perf_counter(),copy(req)
     with no_cachy(): res = await send()
-    return await finish(res, _Recording(c, key, req, seq, t0))
+    return await finish(res, _Recording(c, key, keyed, seq, t0))
 
 # %% ../nbs/00_core.ipynb #95c975ef
 def in_thread(s):
