@@ -242,7 +242,11 @@ def _scan(self:Store, f, size):
             at += ln+1
         if plen <= _big: part.append(last)
         plen += len(last)
-    self.lineno,self.end,self.tail,self.torn = n,at,plen,bool(b''.join(part).strip())
+    tail = b''.join(part)
+    self.lineno,self.end,self.tail,self.torn = n,at,plen,bool(tail.strip())
+    if self.torn and plen <= _big and _parse(tail.removeprefix(_bom).rstrip(b'\r')) is not None:
+        self._add(n+1, at, plen, tail)
+        self.torn = False
 
 # %% ../nbs/01_store.ipynb #f1f5dea0
 @patch
