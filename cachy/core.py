@@ -1246,13 +1246,16 @@ def _adapter(name, mod='cachy.adapters'):
     return lambda orig: getattr(importlib.import_module(mod), name)(orig)
 
 # %% ../nbs/00_core.ipynb #1c9d8e24
+_lm15 = 'lm15.transports','dspy._vendor.lm15.transports'
 _targets = [('httpx', 'Client', 'send', _mk_send), ('httpx', 'AsyncClient', 'send', _mk_asend),
             ('httpx2', 'Client', 'send', _mk_send), ('httpx2', 'AsyncClient', 'send', _mk_asend),
             ('requests.adapters', 'HTTPAdapter', 'send', _adapter('requests_send')),
             ('aiohttp.client', 'ClientSession', '_request', _adapter('aiohttp_request')),
             ('botocore.httpsession', 'URLLib3Session', 'send', _adapter('botocore_send')),
             ('websockets.sync.client', 'reconnect', 'connect', _adapter('sync_connect', 'cachy.sessions')),
-            ('websockets.asyncio.client', 'connect', 'connect', _adapter('async_connect', 'cachy.sessions'))]
+            ('websockets.asyncio.client', 'connect', 'connect', _adapter('async_connect', 'cachy.sessions')),
+            *[(m+'._sync', 'StdlibTransport', 'stream', _adapter('lm15_stream')) for m in _lm15],
+            *[(m+'._async', 'StdlibAsyncTransport', '_do_stream', _adapter('lm15_astream')) for m in _lm15]]
 _patched = {}
 
 # %% ../nbs/00_core.ipynb #2d0e9f35
