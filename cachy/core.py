@@ -1315,11 +1315,19 @@ def _hostname():
     import socket
     return socket.gethostname()
 
+# %% ../nbs/00_core.ipynb #5365ce98
+class _Refused(ConnectionRefusedError, ReplayMiss):
+    "A connection offline mode refused at the socket: a `ReplayMiss`, and the `ConnectionRefusedError` a machine without network gives"
+    def __init__(self, why, advice=''):
+        super().__init__(111, f"{why}\n{advice}" if advice else why)
+        self.why,self.advice = why,advice
+    def __str__(self): return self.strerror
+
 # %% ../nbs/00_core.ipynb #24f9c611
 def _refused(host, port, how):
-    "The `ReplayMiss` for a connection to `host` (on `port`) that offline mode refuses at the socket, in `how`"
+    "The `_Refused` for a connection to `host` (on `port`) that offline mode refuses at the socket, in `how`"
     where = f"{host}:{port}" if port else str(host)
-    return ReplayMiss(f"cachy (offline): {how} for {where} refused at the socket: offline mode lets nothing out but to loopback hosts, whatever the client.",
+    return _Refused(f"cachy (offline): {how} for {where} refused at the socket: offline mode lets nothing out but to loopback hosts, whatever the client.",
                       _advice(_cfg and _cfg.mode_from))
 
 # %% ../nbs/00_core.ipynb #a38be3cc

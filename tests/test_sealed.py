@@ -69,14 +69,18 @@ def connect(self, addr):
 socket.getaddrinfo,socket.socket.connect = gai,connect
 from cachy import enable_cachy,disable_cachy,ReplayMiss
 def why(f):
+    "The first line of the refusal `f()` meets, itself or as the reason of the URLError urllib wraps it in"
     try: f()
-    except ReplayMiss as e: return e.why.split(' refused')[0]
-    except Exception as e: return f'not refused: {e!r}'
+    except BaseException as e:
+        r = e if isinstance(e, ReplayMiss) else getattr(e, 'reason', None)
+        if isinstance(r, ReplayMiss): return r.why.split(' refused')[0] + (' (an OSError)' if isinstance(r, OSError) else '')
+        return f'not refused: {e!r}'
     return 'not refused'
 '''
 
 def test_offline_seals_every_socket(srv, tmp_path):
-    "CACHY_OFFLINE=1 refuses urllib, raw sockets and asyncio at the socket, naming the host, before any lookup; loopback passes; offline=False and disable_cachy() unseal"
+    """CACHY_OFFLINE=1 refuses urllib, raw sockets and asyncio at the socket, naming the host, before any lookup, with a ReplayMiss that is also the
+    OSError of a machine without network (urllib wraps it in URLError, as it would); loopback passes; offline=False and disable_cachy() unseal"""
     r = py(_tripwire + '''
 enable_cachy(cache_dir=sys.argv[1])
 async def reach(host): await asyncio.open_connection(host, 443)
@@ -94,9 +98,9 @@ disable_cachy()
 print((socket.getaddrinfo, socket.socket.connect) == (gai, connect), leaked)
 ''', tmp_path, srv.url, env={'CACHY_OFFLINE': '1'})
     assert r.returncode == 0, r.stderr
-    assert r.stdout.splitlines() == ['cachy (offline): getaddrinfo for api.github.com:80', 'cachy (offline): getaddrinfo for api.openai.com:443',
-                                     'cachy (offline): connect for 192.0.2.1:443', 'cachy (offline): create_connection for api.anthropic.com:443',
-                                     'cachy (offline): create_connection for 192.0.2.2:443', '200', 'True', 'False', 'True []']
+    refused = ['getaddrinfo for api.github.com:80', 'getaddrinfo for api.openai.com:443', 'connect for 192.0.2.1:443',
+               'create_connection for api.anthropic.com:443', 'create_connection for 192.0.2.2:443']
+    assert r.stdout.splitlines() == [f'cachy (offline): {w} (an OSError)' for w in refused] + ['200', 'True', 'False', 'True []']
     assert srv.count('/stable/a') == 1
 
 def test_seal_message_says_how_to_record(tmp_path):
