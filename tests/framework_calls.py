@@ -3,8 +3,26 @@ environment of that framework's own, as `python framework_calls.py FRAMEWORK CAC
 (the mode and offline from `CACHY_MODE`, `CACHY_OFFLINE`) and prints what each run answered.
 
 The tool returns `sunny in <city>`, and the agent answers `done: <what the tool returned>`, so an answer shows the tool ran.
-No framework's own cache is on: a replay with no request is cachy's."""
-import asyncio,os,sys
+No framework's own cache is on: a replay with no request is cachy's. Nothing reaches beyond loopback, in record mode
+either: `guard` refuses any other host at the socket, under cachy, as a machine without network would, and the last
+line printed (`# {...}`) names the hosts it refused (`leaked`: in offline mode cachy's seal must have refused them
+first) and the framework's version."""
+import asyncio,json,os,socket,sys
+from importlib.metadata import version
+
+dists = dict(pydantic_ai='pydantic-ai-slim', openai_agents='openai-agents', langchain='langchain', dspy='dspy', llama_index='llama-index-core')
+leaked = []
+
+def guard():
+    "Refuse every host but loopback at the socket, noting it in `leaked`"
+    gai,connect = socket.getaddrinfo,socket.socket.connect
+    def getaddrinfo(host, *a, **kw):
+        if host not in ('127.0.0.1', 'localhost', None): leaked.append(host); raise socket.gaierror(socket.EAI_NONAME, f'no network in the tests: {host}')
+        return gai(host, *a, **kw)
+    def guarded(self, addr):
+        if self.family in (socket.AF_INET, socket.AF_INET6) and addr[0] not in ('127.0.0.1', '::1'): leaked.append(addr[0]); raise ConnectionRefusedError(111, 'no network in the tests')
+        return connect(self, addr)
+    socket.getaddrinfo,socket.socket.connect = getaddrinfo,guarded
 
 def weather(city: str) -> str:
     "The weather in `city`"
@@ -69,5 +87,7 @@ def enable():
 
 if __name__ == '__main__':
     name,url = sys.argv[1],sys.argv[3]
+    guard()
     if name != 'openai_agents': enable()
     globals()[name](url)
+    print('#', json.dumps(dict(version=version(dists[name]), leaked=leaked)))
