@@ -338,10 +338,10 @@ def botocore_send(orig):
     return send
 
 # %% ../nbs/03_adapters.ipynb #2d01e6e2
-def _lm15_mirror(request):
-    "`(request, body)`: the httpx request for lm15's `TransportRequest` `request`, and its body or `None`"
+def _lm15_mirror(request, url):
+    "`(request, body)`: the httpx request for lm15's `TransportRequest` `request` to httpx URL `url`, and its body or `None`"
     body = _bytes(request.body)
-    return _mirror(request.method, request.url, request.headers, body or b''),body
+    return _mirror(request.method, url, request.headers, body or b''),body
 
 # %% ../nbs/03_adapters.ipynb #dbed54b9
 async def _achunks(b):
@@ -407,7 +407,8 @@ def lm15_stream(orig):
     "An lm15 `StdlibTransport.stream` caching around `orig`"
     cls = orig.__globals__['TransportResponse']
     def stream(self, request):
-        try: req,body = _lm15_mirror(request)
+        if (u := _at(request.url)) is None or not ours_at(request.method, u): return orig(self, request)
+        try: req,body = _lm15_mirror(request, u)
         except Exception: return orig(self, request)
         def finish(res, keep):
             _ChunkTee(res, keep.body(res.status, httpx.Headers(res.headers)))
@@ -420,7 +421,8 @@ def lm15_astream(orig):
     "An lm15 `StdlibAsyncTransport._do_stream` caching around `orig`"
     cls = orig.__globals__['AsyncTransportResponse']
     async def _do_stream(self, request):
-        try: req,body = _lm15_mirror(request)
+        if (u := _at(request.url)) is None or not ours_at(request.method, u): return await orig(self, request)
+        try: req,body = _lm15_mirror(request, u)
         except Exception: return await orig(self, request)
         async def read(): return body
         async def reply(rec): return _lm15_response(cls, replay(rec, req), True)
