@@ -12,7 +12,7 @@ import asyncio,io,json,sys
 from functools import cache,lru_cache
 from urllib.parse import urlencode
 import httpx
-from .core import handle,ahandle,replay,in_thread,in_task,behind,finish_on_loop,at_loop_end,running_loop,_cut,_grace,ours_at,_streams,_json
+from .core import handle,ahandle,replay,in_thread,in_task,behind,abehind,finish_on_loop,at_loop_end,running_loop,_cut,_grace,ours_at,_streams,_json
 
 # %% ../nbs/03_adapters.ipynb #348bef4b
 @lru_cache(maxsize=256)
@@ -358,9 +358,9 @@ def _lm15_response(cls, hr, is_async):
 
 # %% ../nbs/03_adapters.ipynb #de0fa886
 class _ChunkTee:
-    "An lm15 response `res` read through: its chunks reach the caller, and `_Body` `body`; released before its end, it reads the rest first"
+    "An lm15 response `res` read through: its chunks reach the caller, and `_Body` `body`; released before its end, its rest is read behind"
     def __init__(self, res, body):
-        self.res,self.body,self.it,self.release,self.done = res,body,res._chunks,res._release,False
+        self.res,self.body,self.it,self.release,self.done,self.thread = res,body,res._chunks,res._release,False,None
         res._chunks,res._release = self._chunks(),self._release
         body.watch(self)
     def _next(self):
@@ -371,19 +371,21 @@ class _ChunkTee:
             raise
     def _chunks(self):
         while (b := self._next()) is not None: yield b
-    def _release(self, consumed):
+    def rest(self):
         try:
-            while not consumed and self.body.partial and not sys.is_finalizing() and self._next() is not None: pass
+            while self.body.open and self._next() is not None: pass
         except Exception: pass
-        self.release(consumed or self.done)
-    def close(self): self.res.close()
-    def finish(self, until): return finish_in_thread(self.close)
+        finally: self.release(self.done)
+    def _release(self, consumed):
+        if consumed or not behind(self): self.release(consumed or self.done)
+    def finish(self, until): return in_thread(self)
+    def abort(self): pass
 
 # %% ../nbs/03_adapters.ipynb #0b880345
 class _AChunkTee:
-    "An lm15 async response `res` read through: its chunks reach the caller, and `_Body` `body`; released before its end, it reads the rest first"
+    "An lm15 async response `res` read through: its chunks reach the caller, and `_Body` `body`; released before its end, its rest is read behind"
     def __init__(self, res, body):
-        self.res,self.body,self.it,self.release,self.done,self.loop = res,body,res._chunks,res._release,False,running_loop()
+        self.res,self.body,self.it,self.release,self.done,self.loop,self.task = res,body,res._chunks,res._release,False,running_loop(),None
         res._chunks,res._release = self._chunks(),self._release
         body.watch(self)
     async def _next(self):
@@ -394,13 +396,15 @@ class _AChunkTee:
             raise
     async def _chunks(self):
         while (b := await self._next()) is not None: yield b
-    async def _release(self, consumed):
+    async def rest(self):
         try:
-            while not consumed and self.body.partial and not sys.is_finalizing() and await self._next() is not None: pass
+            while self.body.open and await self._next() is not None: pass
         except Exception: pass
-        await self.release(consumed or self.done)
-    async def aclose(self): await self.res.aclose()
-    def finish(self, until): return finish_on_loop(self.loop, self.aclose, until, self.body)
+        finally: await self.release(self.done)
+    async def _release(self, consumed):
+        if consumed or not await abehind(self): await self.release(consumed or self.done)
+    def finish(self, until): return finish_on_loop(self.loop, lambda: self.task or self.rest(), until, self.body)
+    def abort(self): pass
 
 # %% ../nbs/03_adapters.ipynb #f4a5f6bf
 def lm15_stream(orig):

@@ -1324,7 +1324,7 @@ class _Refused(ConnectionRefusedError, ReplayMiss):
     def __str__(self): return self.strerror
 
 # %% ../nbs/00_core.ipynb #24f9c611
-def _refused(host, port, how):
+def _unreached(host, port, how):
     "The `_Refused` for a connection to `host` (on `port`) that offline mode refuses at the socket, in `how`"
     where = f"{host}:{port}" if port else str(host)
     return _Refused(f"cachy (offline): {how} for {where} refused at the socket: offline mode lets nothing out but to loopback hosts, whatever the client.",
@@ -1335,7 +1335,7 @@ def _host_arg(f, how):
     "`f`, a function that looks up the host name it is given first, refusing a host `_local` does not pass"
     def guarded(*args, **kw):
         host = args[0] if args else kw.get('host')
-        if not _local(host): raise _refused(host, args[1] if len(args) > 1 else kw.get('port'), how)
+        if not _local(host): raise _unreached(host, args[1] if len(args) > 1 else kw.get('port'), how)
         return f(*args, **kw)
     return guarded
 
@@ -1343,14 +1343,14 @@ def _address_arg(f, how):
     "`f`, a socket method whose last argument is the address it reaches, refusing an internet address `_local` does not pass"
     def guarded(self, *args):
         a = args[-1] if args else None
-        if self.family in _inet and isinstance(a, tuple) and a and not _local(a[0]): raise _refused(a[0], a[1] if len(a) > 1 else None, how)
+        if self.family in _inet and isinstance(a, tuple) and a and not _local(a[0]): raise _unreached(a[0], a[1] if len(a) > 1 else None, how)
         return f(self, *args)
     return guarded
 
 def _loop_arg(f, how):
     "`f`, asyncio's `create_connection`, refusing a host `_local` does not pass"
     async def guarded(self, protocol_factory, host=None, port=None, *args, **kw):
-        if host is not None and not _local(host): raise _refused(host, port, how)
+        if host is not None and not _local(host): raise _unreached(host, port, how)
         return await f(self, protocol_factory, host, port, *args, **kw)
     return guarded
 
