@@ -1,7 +1,7 @@
 "Cache your LLM API calls in a file, with one line at the top of a notebook"
 __version__ = "0.0.1"
-__all__ = ['doms', 'key_hdrs', 'ignore_fields', 'norm_pats', 'resp_norm_pats', 'resp_keep', 'enable_cachy', 'disable_cachy',
-           'cachy', 'no_cachy', 'ReplayMiss', 'cachy_stats', 'secret_params']
+__all__ = ['doms', 'telemetry', 'key_hdrs', 'ignore_fields', 'norm_pats', 'resp_norm_pats', 'resp_keep', 'enable_cachy',
+           'disable_cachy', 'cachy', 'no_cachy', 'ReplayMiss', 'TelemetryBlocked', 'cachy_stats', 'secret_params']
 
 def __getattr__(name):
     "The public names of `cachy.core`, and the submodules, imported when first used (pytest imports the plugin on every run)"

@@ -1,4 +1,4 @@
-"""Cache the clients that do not send through httpx: requests, aiohttp, and botocore
+"""Cache the clients that do not send through httpx: requests, aiohttp, botocore and lm15
 
 Docs: https://cachy-dev.github.io/cachy/adapters.html.md"""
 
@@ -12,7 +12,7 @@ import asyncio,io,json,sys
 from functools import cache,lru_cache
 from urllib.parse import urlencode
 import httpx
-from .core import handle,ahandle,replay,in_thread,in_task,behind,finish_on_loop,at_loop_end,running_loop,_cut,_grace,ours_at,_streams,_json
+from .core import handle,ahandle,replay,in_thread,in_task,behind,abehind,finish_on_loop,at_loop_end,running_loop,_cut,_grace,ours_at,_streams,_json
 
 # %% ../nbs/03_adapters.ipynb #348bef4b
 @lru_cache(maxsize=256)
@@ -336,3 +336,102 @@ def botocore_send(orig):
             return res
         return handle(req, s, lambda: body, lambda: orig(self, request), reply, finish)
     return send
+
+# %% ../nbs/03_adapters.ipynb #2d01e6e2
+def _lm15_mirror(request, url):
+    "`(request, body)`: the httpx request for lm15's `TransportRequest` `request` to httpx URL `url`, and its body or `None`"
+    body = _bytes(request.body)
+    return _mirror(request.method, url, request.headers, body or b''),body
+
+# %% ../nbs/03_adapters.ipynb #dbed54b9
+async def _achunks(b):
+    "An async iterator over the one chunk `b`, if it is not empty"
+    if b: yield b
+
+async def _arelease(consumed): pass
+
+def _lm15_response(cls, hr, is_async):
+    "lm15's response class `cls` (sync, or async if `is_async`) holding the httpx response `hr`"
+    b = hr.content
+    return cls(status=hr.status_code, reason=hr.reason_phrase, headers=list(hr.headers.items()), http_version='HTTP/1.1',
+               chunks=_achunks(b) if is_async else iter([b] if b else []), release=_arelease if is_async else lambda consumed: None)
+
+# %% ../nbs/03_adapters.ipynb #de0fa886
+class _ChunkTee:
+    "An lm15 response `res` read through: its chunks reach the caller, and `_Body` `body`; released before its end, its rest is read behind"
+    def __init__(self, res, body):
+        self.res,self.body,self.it,self.release,self.done,self.thread = res,body,res._chunks,res._release,False,None
+        res._chunks,res._release = self._chunks(),self._release
+        body.watch(self)
+    def _next(self):
+        try: return self.body.add(next(self.it))
+        except StopIteration: self.done = True; self.body.end()
+        except BaseException as e:
+            self.body.broke(e)
+            raise
+    def _chunks(self):
+        while (b := self._next()) is not None: yield b
+    def rest(self):
+        try:
+            while self.body.open and self._next() is not None: pass
+        except Exception: pass
+        finally: self.release(self.done)
+    def _release(self, consumed):
+        if consumed or not behind(self): self.release(consumed or self.done)
+    def finish(self, until): return in_thread(self)
+    def abort(self): pass
+
+# %% ../nbs/03_adapters.ipynb #0b880345
+class _AChunkTee:
+    "An lm15 async response `res` read through: its chunks reach the caller, and `_Body` `body`; released before its end, its rest is read behind"
+    def __init__(self, res, body):
+        self.res,self.body,self.it,self.release,self.done,self.loop,self.task = res,body,res._chunks,res._release,False,running_loop(),None
+        res._chunks,res._release = self._chunks(),self._release
+        body.watch(self)
+    async def _next(self):
+        try: return self.body.add(await anext(self.it))
+        except StopAsyncIteration: self.done = True; self.body.end()
+        except BaseException as e:
+            self.body.broke(e)
+            raise
+    async def _chunks(self):
+        while (b := await self._next()) is not None: yield b
+    async def rest(self):
+        try:
+            while self.body.open and await self._next() is not None: pass
+        except Exception: pass
+        finally: await self.release(self.done)
+    async def _release(self, consumed):
+        if consumed or not await abehind(self): await self.release(consumed or self.done)
+    def finish(self, until): return finish_on_loop(self.loop, lambda: self.task or self.rest(), until, self.body)
+    def abort(self): pass
+
+# %% ../nbs/03_adapters.ipynb #f4a5f6bf
+def lm15_stream(orig):
+    "An lm15 `StdlibTransport.stream` caching around `orig`"
+    cls = orig.__globals__['TransportResponse']
+    def stream(self, request):
+        if (u := _at(request.url)) is None or not ours_at(request.method, u): return orig(self, request)
+        try: req,body = _lm15_mirror(request, u)
+        except Exception: return orig(self, request)
+        def finish(res, keep):
+            _ChunkTee(res, keep.body(res.status, httpx.Headers(res.headers)))
+            return res
+        return handle(req, None, lambda: body, lambda: orig(self, request), lambda rec: _lm15_response(cls, replay(rec, req), False), finish)
+    return stream
+
+# %% ../nbs/03_adapters.ipynb #18983e05
+def lm15_astream(orig):
+    "An lm15 `StdlibAsyncTransport._do_stream` caching around `orig`"
+    cls = orig.__globals__['AsyncTransportResponse']
+    async def _do_stream(self, request):
+        if (u := _at(request.url)) is None or not ours_at(request.method, u): return await orig(self, request)
+        try: req,body = _lm15_mirror(request, u)
+        except Exception: return await orig(self, request)
+        async def read(): return body
+        async def reply(rec): return _lm15_response(cls, replay(rec, req), True)
+        async def finish(res, keep):
+            _AChunkTee(res, keep.body(res.status, httpx.Headers(res.headers)))
+            return res
+        return await ahandle(req, None, read, lambda: orig(self, request), reply, finish)
+    return _do_stream

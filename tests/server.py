@@ -155,6 +155,87 @@ def _cand_chunks(n, model, text):
     ws = _words(text)
     for i,w in enumerate(ws): yield f'data: {json.dumps(_cand(n, model, w, i == len(ws)-1))}\r\n\r\n'
 
+# The agent: a model named `agent...` runs one tool loop, in each provider's wire format. Asked with tools and no
+# tool result yet, it calls the first tool ('Paris' for each required argument); given a tool's result, it answers
+# `done: <result>`. A DSPy prompt (its fields marked `[[ ## name ## ]]`) gets the same loop in DSPy's text format.
+def _args(schema):
+    "The arguments the agent gives a tool whose JSON schema is `schema`: 'Paris' for each required property"
+    return {k: 'Paris' for k in (schema or {}).get('required', [])}
+
+def _first_tool(path, data):
+    "`(name, arguments)` of the first tool a request offers, or `None`"
+    ts = data.get('tools') or []
+    if not ts: return None
+    t = ts[0]
+    if path.endswith('/chat/completions'): return t['function']['name'],_args(t['function'].get('parameters'))
+    if path == '/v1/messages': return t['name'],_args(t.get('input_schema'))
+    if path == '/v1/responses': return t['name'],_args(t.get('parameters'))
+    f = t['functionDeclarations'][0]
+    return f['name'],_args(f.get('parameters') or f.get('parametersJsonSchema') or f.get('parameters_json_schema'))
+
+def _result(path, data):
+    "The tool result a request carries last, as text, or `None`"
+    def text(v): return v if isinstance(v, str) else _text_of(v) if isinstance(v, list) else json.dumps(v)
+    if path.endswith('/chat/completions'):
+        m = data['messages'][-1]
+        return text(m['content']) if m.get('role') == 'tool' else None
+    if path == '/v1/messages':
+        c = data['messages'][-1]['content']
+        return next((text(b['content']) for b in c if b.get('type') == 'tool_result'), None) if isinstance(c, list) else None
+    if path == '/v1/responses':
+        inp = data.get('input')
+        return next((text(i['output']) for i in inp[::-1] if i.get('type') == 'function_call_output'), None) if isinstance(inp, list) else None
+    return next((text(p['functionResponse']['response']) for p in data['contents'][-1]['parts'] if 'functionResponse' in p), None)
+
+def _dspy(prompt):
+    "DSPy's text answer to `prompt`: each output field it asks for, a tool call first, then `finish`, then the answer from the observation"
+    fields = re.findall(r'`\[\[ ## (\w+) ## \]\]`', prompt.rpartition('Respond with')[2])
+    obs = re.search(r'\[\[ ## observation_0 ## \]\]\n(.*?)\n', prompt)
+    tool = re.search(r"Literal\['(\w+)'", prompt)
+    vals = dict(next_thought='thinking', next_tool_name='finish' if obs or not tool else tool[1], next_tool_args='{}' if obs else '{"city": "Paris"}',
+                reasoning='read it')
+    return ''.join(f'[[ ## {f} ## ]]\n{vals.get(f, "done: " + (obs[1] if obs else ""))}\n\n' for f in fields if f != 'completed') + '[[ ## completed ## ]]'
+
+def _agent(n, path, data, model):
+    "`(kind, payload)`: what the agent answers, `('call', (name, args))` or `('text', text)`"
+    if (r := _result(path, data)) is not None: return 'text',f'done: {r}'
+    if (t := _first_tool(path, data)) is not None: return 'call',t
+    msgs = data.get('messages') or data.get('input') or []
+    prompt = '\n'.join(_text_of(m.get('content')) if isinstance(m, dict) else str(m) for m in msgs) if isinstance(msgs, list) else str(msgs)
+    if isinstance(data.get('instructions'), str): prompt = data['instructions'] + '\n' + prompt
+    return 'text',_dspy(prompt) if '[[ ## ' in prompt else f'reply {n}'
+
+def _agent_chat(n, model, kind, v, stream):
+    "A chat completion (or its stream) that calls tool `v` or says text `v`"
+    if kind == 'text':
+        return _chat_chunks(n, model, v) if stream else _chat(n, model, v)
+    call = {'id': f'call_{n}', 'type': 'function', 'function': {'name': v[0], 'arguments': json.dumps(v[1])}}
+    if not stream:
+        r = _chat(n, model, '')
+        r['choices'][0] |= {'message': {'role': 'assistant', 'content': None, 'tool_calls': [call], 'refusal': None}, 'finish_reason': 'tool_calls'}
+        return r
+    base = {'id': f'chatcmpl-{n}', 'object': 'chat.completion.chunk', 'created': 1700000000+n, 'model': model}
+    def chunk(delta, fin=None): return sse(None, base | {'choices': [{'index': 0, 'delta': delta, 'logprobs': None, 'finish_reason': fin}]})
+    return [chunk({'role': 'assistant', 'content': None, 'tool_calls': [{'index': 0} | call]}), chunk({}, 'tool_calls'), sse(None, '[DONE]')]
+
+def _agent_response(n, model, kind, v):
+    "A Responses API `response` that calls tool `v` or says text `v`"
+    if kind == 'text': return _response(n, model, v)
+    return _response(n, model, None) | {'output': [{'type': 'function_call', 'id': f'fc_{n}', 'call_id': f'call_{n}', 'name': v[0],
+                                                    'arguments': json.dumps(v[1]), 'status': 'completed'}]}
+
+def _agent_message(n, model, kind, v):
+    "An Anthropic message that calls tool `v` or says text `v`"
+    if kind == 'text': return _message(n, model, v)
+    return _message(n, model, '') | {'content': [{'type': 'tool_use', 'id': f'toolu_{n}', 'name': v[0], 'input': v[1]}], 'stop_reason': 'tool_use'}
+
+def _agent_cand(n, model, kind, v):
+    "A Gemini answer that calls tool `v`, with no id as Gemini 2.x sends it, or says text `v`"
+    if kind == 'text': return _cand(n, model, v)
+    r = _cand(n, model, '')
+    r['candidates'][0]['content']['parts'] = [{'functionCall': {'name': v[0], 'args': v[1]}}]
+    return r
+
 # Streams that fail, chosen by the model's name: `cut-N` breaks the connection after N events, `stall-S` waits S seconds
 # after the first event, `inband-KIND` sends the provider's own error event after the first two.
 def _inband(path, kind, n):
@@ -248,6 +329,13 @@ def _handler(srv):
                 return self.send_json(err(code, n, model), code, {'retry-after-ms': '1'})
             self.cut = int(model[4:]) if model.startswith('cut-') else int(q['cut']) if 'cut' in q else None
             self.stall = float(model[6:]) if model.startswith('stall-') else float(q['stall']) if 'stall' in q else 0
+            if model.startswith('agent') and (p in ('/v1/chat/completions', '/v1/responses', '/v1/messages') or gem):
+                kind,v = _agent(n, p, data, model)
+                if p == '/v1/chat/completions':
+                    return self.send_sse(_agent_chat(n, model, kind, v, True)) if stream else self.send_json(_agent_chat(n, model, kind, v, False))
+                if p == '/v1/responses': return self.send_json(_agent_response(n, model, kind, v))
+                if p == '/v1/messages': return self.send_json(_agent_message(n, model, kind, v))
+                return self.send_json(_agent_cand(n, model, kind, v))
             if p == '/v1/chat/completions' or re.fullmatch(r'/openai/deployments/[^/]+/chat/completions|/openai/v1/chat/completions', p):
                 text = f'reply {n}: {_text_of((data["messages"] or [{}])[-1].get("content"))}'
                 if stream: return self.send_sse(_failing(_chat_chunks(n, model, text, (data.get('stream_options') or {}).get('include_usage')), model, p, n))

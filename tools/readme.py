@@ -44,13 +44,20 @@ def put(nb, name, text):
             return
     raise SystemExit(f'no {start} in {nb_path}')
 
+def _rows(kind):
+    "`(name, version, via, ways)` of the rows of `kind` (`None` for SDKs, 'framework') that the last test runs wrote in build/sdk-matrix/*.json"
+    return sorted({(r['sdk'], r['version'], r.get('via', ''), tuple(r['ways']))
+                   for f in (root/'build'/'sdk-matrix').glob('*.json') for r in json.loads(f.read_text()) if r.get('kind') == kind})
+
 def sdk_table():
-    "The markdown table of SDKs that the last test runs proved cached, from build/sdk-matrix/*.json"
-    rows = sorted({(r['sdk'], r['version'], r.get('via', ''), tuple(r['ways']))
-                   for f in (root/'build'/'sdk-matrix').glob('*.json') for r in json.loads(f.read_text())})
+    "The markdown tables of the SDKs and the frameworks that the last test runs proved cached"
     mark = lambda ways,w: '✓' if w in ways else '–'
-    return '\n'.join(['| SDK | version | sends through | sync | async | stream |', '|---|---|---|:-:|:-:|:-:|',
-        *[f'| {s} | {v} | {t} | {mark(w,"sync")} | {mark(w,"async")} | {mark(w,"stream")} |' for s,v,t,w in rows]])
+    sdks = ['| SDK | version | sends through | sync | async | stream |', '|---|---|---|:-:|:-:|:-:|',
+            *[f'| {s} | {v} | {t} | {mark(w,"sync")} | {mark(w,"async")} | {mark(w,"stream")} |' for s,v,t,w in _rows(None)]]
+    if not (fws := [r for r in _rows('framework') if r[3]]): return '\n'.join(sdks)
+    return '\n'.join([*sdks, '', 'Frameworks: one agent run with a tool each, recorded, then replayed in a fresh process with `CACHY_OFFLINE=1` and no request:', '',
+        '| framework | version | calls sent by | runs replayed offline |', '|---|---|---|---|',
+        *[f'| {s} | {v} | {t} | {", ".join(w)} |' for s,v,t,w in fws]])
 
 def main(args):
     nb = json.loads(nb_path.read_text())
