@@ -743,10 +743,10 @@ def _ours(c, req):
     if _off.get():
         if c.offline and not _loopback(u.host): raise _refuse(c, req, "inside no_cachy(), which does not unseal offline mode")
         return False
-    if (ok := c.hosts.get(h := (u.host, u.port, u.scheme))) is None: ok = c.hosts[h] = _allowed(u, c.doms) and (_tele_paths(u) or True)
-    if ok is True or ok and not u.raw_path.startswith(ok): return True
+    if (ok := c.hosts.get(h := (u.host, u.port, u.scheme))) is None: ok = c.hosts[h] = _allowed(u, c.doms)
+    if ok: return True
     if c.offline and not _loopback(u.host): raise _refuse(c, req, "which is not in doms")
-    _note(c.debug, 'pass', None, req, 'telemetry, never cached' if ok or _telemetry(u) else 'not in doms')
+    _note(c.debug, 'pass', None, req, 'not in doms')
     return False
 
 # %% ../nbs/00_core.ipynb #ccea9d44
@@ -823,12 +823,18 @@ def _polled(req, status, headers, raw, seq):
     with _clock: _polls[seq[0]][1] = busy
     return dict(seq=seq[1], polling=busy) if busy or seq[1] > 1 else {}
 
+# %% ../nbs/00_core.ipynb #5e7d1c0a
+def _unkept(c, req):
+    "What `_lookup` gives telemetry `req`, which missed: no key, so that it goes out live and is not recorded; `TelemetryBlocked` offline"
+    if c.offline: raise _refuse(c, req, 'which is telemetry')
+    _note(c.debug, 'pass', None, req, 'telemetry, never cached')
+    return None,None,None
+
 # %% ../nbs/00_core.ipynb #88b14622
 def _lookup(c, req, sent=None):
-    "`(key, record, seq)`: the record on a hit, else `None`, the key to record the live answer under and its `seq`; `ReplayMiss` in replay mode"
+    "`(key, record, seq)`: the record on a hit, else `None`, the key to record the live answer under and its `seq`; `ReplayMiss` in replay mode; no key for telemetry"
     key,seq = _key(req),None
-    if c.mode == 'refresh': key,seq = _again(key, req)
-    else:
+    if c.mode != 'refresh':
         k,rec,how = key,c.store.find(key, whole=False),None
         if rec is None and (old := _earlier(c, key, req, sent)): k,rec,how = old
         if rec is not None:
@@ -836,6 +842,8 @@ def _lookup(c, req, sent=None):
             if rec is not None: return _hit(c, key, k, rec, req, seq, how)
             key = k
         elif _is_poll(req): seq = key,_nth(key, restart=True)
+    if _telemetry(req.url): return _unkept(c, req)
+    if c.mode == 'refresh': key,seq = _again(key, req)
     if c.mode == 'replay':
         _note(c.debug, 'replay_failure', key, req)
         raise _miss(c, key, req)
@@ -1010,6 +1018,7 @@ def handle(req, stream, read, send, reply, finish):
         return send()
     key,rec,seq = _lookup(c, req, stream)
     if rec is not None: return reply(rec)
+    if key is None: return send()
     if key in _behind and (rec := _waited(c, key, req)) is not None: return reply(rec)
     t0,keyed = time.perf_counter(),copy(req)
     with no_cachy(): res = send()
@@ -1025,6 +1034,7 @@ async def ahandle(req, stream, read, send, reply, finish):
         return await send()
     key,rec,seq = _lookup(c, req, stream)
     if rec is not None: return await reply(rec)
+    if key is None: return await send()
     if key in _behind and (rec := await _awaited(c, key, req)) is not None: return await reply(rec)
     t0,keyed = time.perf_counter(),copy(req)
     with no_cachy(): res = await send()
