@@ -224,11 +224,13 @@ def _drop(o, ks):
 
 # %% ../nbs/00_core.ipynb #2f7b0d35
 def _content(req):
-    "The body of `req` (read) as its client wrote it: decompressed, when the client compressed it with gzip or deflate"
+    "The body of `req` (read) as its client wrote it: decompressed, when the client compressed it whole with gzip or deflate"
     c = req.content
     if not c or c[0] not in (0x1f, 0x78) or req.headers.get('content-encoding') not in ('gzip', 'deflate'): return c
-    try: return zlib.decompress(c, 47)
+    d = zlib.decompressobj(47)
+    try: b = d.decompress(c)
     except zlib.error: return c
+    return b if d.eof and not d.unused_data else c
 
 # %% ../nbs/00_core.ipynb #17ce35c0
 def _num(s):
@@ -242,14 +244,15 @@ _link_types = {'function', 'tool_use', 'server_tool_use', 'mcp_tool_use', 'funct
 
 
 def _links(o, ids):
-    "`o` with the ids that link a tool call to its result renamed, in place, by order of first appearance, `ids` mapping each seen to its name"
+    "`o` with the ids that link a tool call to its result renamed, in place, by order of first appearance (keys in sorted order), `ids` mapping each seen to its name"
     if isinstance(o, list):
         for v in o: _links(v, ids)
     elif isinstance(o, dict):
-        ks = [k for k in o if k in _link_keys] + (['id'] if 'id' in o and o.get('type') in _link_types else [])
+        ks = sorted(k for k in o if k in _link_keys) + (['id'] if 'id' in o and isinstance(t := o.get('type'), str) and t in _link_types else [])
         for k in ks:
             if isinstance(v := o[k], str): o[k] = ids.setdefault(v, f'id{len(ids)+1}')
-        for k,v in o.items():
+        for k in sorted(o):
+            v = o[k]
             if k in ('functionCall', 'functionResponse') and isinstance(v, dict) and isinstance(v.get('id'), str): v['id'] = ids.setdefault(v['id'], f'id{len(ids)+1}')
             if isinstance(v, (dict, list)): _links(v, ids)
     return o
