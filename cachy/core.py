@@ -244,17 +244,20 @@ _link_types = {'function', 'tool_use', 'server_tool_use', 'mcp_tool_use', 'funct
 
 
 def _links(o, ids):
-    "`o` with the ids that link a tool call to its result renamed, in place, by order of first appearance (keys in sorted order), `ids` mapping each seen to its name"
+    "`o` with the ids that link a tool call to its result renamed, in place, by order of first appearance, keys in sorted order; `ids` maps each seen to its name"
     if isinstance(o, list):
-        for v in o: _links(v, ids)
+        for v in o:
+            if isinstance(v, (dict, list)): _links(v, ids)
     elif isinstance(o, dict):
-        ks = sorted(k for k in o if k in _link_keys) + (['id'] if 'id' in o and isinstance(t := o.get('type'), str) and t in _link_types else [])
+        ks = [] if _link_keys.isdisjoint(o) else sorted(_link_keys.intersection(o))
+        if 'id' in o and isinstance(t := o.get('type'), str) and t in _link_types: ks.append('id')
         for k in ks:
             if isinstance(v := o[k], str): o[k] = ids.setdefault(v, f'id{len(ids)+1}')
-        for k in sorted(o):
-            v = o[k]
+        cs = [(k,v) for k,v in o.items() if isinstance(v, (dict, list))]
+        if len(cs) > 1: cs.sort()
+        for k,v in cs:
             if k in ('functionCall', 'functionResponse') and isinstance(v, dict) and isinstance(v.get('id'), str): v['id'] = ids.setdefault(v['id'], f'id{len(ids)+1}')
-            if isinstance(v, (dict, list)): _links(v, ids)
+            _links(v, ids)
     return o
 
 # %% ../nbs/00_core.ipynb #b9cbc62f

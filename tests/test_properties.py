@@ -546,6 +546,10 @@ def rec(key, response, status=200):
                 method='POST', url='https://api.openai.com/v1/chat/completions', req={'stream': False, 'hdrs': {}, 'shape': {}, 'parts': {}})
 
 records = st.builds(rec, hexkeys, st.text(chars, max_size=150), st.sampled_from([200, 400]))
+# records added later: keys of this cachy and the one before; pycachy's 8-digit keys (the first line of a key wins) only in the
+# file appended to (see test_damaged_line_hides_no_pycachy_record)
+later = st.builds(rec, st.sampled_from([20, 24]).flatmap(lambda n: st.text('0123456789abcdef', min_size=n, max_size=n)),
+                  st.text(chars, max_size=150), st.sampled_from([200, 400]))
 def line(r): return b''.join(_dumps(r))
 
 def _old(f, *a):
@@ -555,14 +559,14 @@ def _old(f, *a):
 _piece = st.one_of(
     st.binary(max_size=30), st.sampled_from([b'\r', b'\x00', b'\n', b'\r\n', b'\n\n', b'\xff\xfe', b' \t', b'\x0c']),
     st.binary(max_size=8).map(lambda g: BOM + g + b'\n'),
-    st.tuples(records.map(line), st.floats(0, 1, exclude_max=True)).map(lambda t: t[0][:int(len(t[0])*t[1])]),
+    st.tuples(later.map(line), st.floats(0, 1, exclude_max=True)).map(lambda t: t[0][:int(len(t[0])*t[1])]),
     json_values.map(lambda v: json.dumps(v).encode() + b'\n'),
     _old(lambda r,f,v: json.dumps(r | {f: v}).encode() + b'\n', st.sampled_from(['response', 'status_code', 'binary', 'headers', 'key']),
          st.one_of(st.integers(), st.none(), st.just({'a': 1}), st.just('200'))),
     _old(lambda r,t: line(r | {'response': t}), st.text(chars, max_size=40)),
     _old(lambda r,g: b'{"key": "' + r['key'].encode() + b'", ' + g + b'}\n', st.binary(max_size=12)),
     st.builds(lambda n,c: c*n + b'\n', st.integers(0, 300), st.sampled_from([b'x', b'{', b'\x00'])),
-    records.map(line), records.map(lambda r: line(r)[:-1] + b'\r\n'))
+    later.map(line), later.map(lambda r: line(r)[:-1] + b'\r\n'))
 
 # Bytes to append to a file (given its records): garbage, control bytes, byte-order marks, torn and damaged records, JSON
 # that is no record, long lines, answers recorded twice, new records
@@ -614,7 +618,7 @@ def test_appended_bytes_cost_no_record(tmp_path, small_lines):
     "reports exactly the lines it must, and recording goes on"
     p = tmp_path/'cachy.jsonl'
     @scaled(100)
-    @given(st.lists(records, min_size=1, max_size=4, unique_by=lambda r: r['key']), tails, st.booleans(), records)
+    @given(st.lists(records, min_size=1, max_size=4, unique_by=lambda r: r['key']), tails, st.booleans(), later)
     def prop(rs, ps, small, new):
         tail = tail_bytes(ps, rs)
         note(tail)
@@ -788,4 +792,17 @@ def test_cachy_check_reports_appended_bytes(tmp_path):
         r = run('check', '--cache-dir', tmp_path)
         assert r.returncode == (1 if bad else 0), r.stdout+r.stderr
         assert {int(m) for m in re.findall(rf'^{re.escape(str(p))}:(\d+): (?!note)', r.stdout, re.M)} == bad, r.stdout
+    prop()
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="found here: a damaged line that starts like a record of a pycachy "
+                   "(8-digit) key hides a good record of that key on a later line (helper `store` works on this code)")
+def test_damaged_line_hides_no_pycachy_record(tmp_path, small_lines):
+    "A torn or damaged line of a pycachy key, then a good record of that key: the good one is served"
+    p = tmp_path/'cachy.jsonl'
+    @quick_fail(30)
+    @given(records.filter(lambda r: len(r['key']) == 8), st.sampled_from([b'', b'x', b'"x": 1}']), st.booleans())
+    def prop(r, junk, small):
+        small_lines(small)
+        p.write_bytes(b'{"key": "' + r['key'].encode() + b'", ' + junk + b'\n' + line(r))
+        assert quiet(quiet(Store, p)[0].find, r['key'])[0] == r
     prop()
