@@ -302,9 +302,10 @@ def _fold(p):
     return p
 
 # %% ../nbs/00_core.ipynb #f644493b
-_ipykernel = (r'ipykernel_\d+/\d+\.py', 'ipykernel_N/N.py', 'ipykernel_')
+_ipykernel = (r'ipykernel_\d+([\\/]+)\d+\.py', r'ipykernel_N\1N.py', 'ipykernel_')
 _ipython_input = (r'<ipython-input-\d+-[0-9a-f]+>', '<ipython-input>', '<ipython-input-')
 _cell_in = (r'Cell In\[\d+\], line \d+', 'Cell In[N], line N', 'Cell In[')
+_input_in = (r'Input In \[\d+\], in <cell line: \d+>', 'Input In [N], in <cell line: N>', 'Input In [')
 _frame = (r'''([Ff]ile \\?")([^"\n]{1,400}?)(\\?", line )\d+''', lambda m: f'{m[1]}{_fold(m[2])}{m[3]}N', '", line ')
 _at_line = (r'''((?:^|(?<=File )|(?<=\\n)|(?<=[\n"]))[ \t]*)((?:[^\s"'<>|*?\\]|\\\\|\\(?![nrtu"\\])){1,400}?\.pyx?):\d+(?=, in\b|: )''',
             lambda m: f'{m[1]}{_fold(m[2])}:N', '.py:')
@@ -312,14 +313,14 @@ _repr_addr = (r'\bat 0x[0-9a-fA-F]{6,16}\b(?=>|, file )', 'at 0xADDR', 'at 0x')
 _module_from = (r"""(' from ')([^'\n]{1,400}?)('>)""", lambda m: f'{m[1]}{_fold(m[2])}{m[3]}', "' from '")
 _var_folders = (r'/var/folders/[\w-]+/[\w-]+/T/', '/tmp/', '/var/folders/')
 _tmp = (r'/tmp/tmp[\w-]{6,}', '/tmp/tmpX', '/tmp/tmp')
-norm_pats = [_ipykernel, _ipython_input, _cell_in, _frame, _at_line, _repr_addr, _module_from, _var_folders, _tmp]
+norm_pats = [_ipykernel, _ipython_input, _cell_in, _input_in, _frame, _at_line, _repr_addr, _module_from, _var_folders, _tmp]
 _default_pats = tuple(norm_pats)
 
 # %% ../nbs/00_core.ipynb #aab683db
 _path_head = r'''(?<![^\s"'(=,\[])(?:[A-Za-z]:)?(?:[\\/]+[^\\/\s"'<>|*?:]+)*?[\\/]+'''
 _path_seg = r'''[^\\/\s"'<>|*?:]+'''
 _frame_line = (r'(File \\?"[^"\n]{0,400}?\\?", )line \d+(?=, in\b)', r'\1line N', 'File ')
-_key2_pats = (_ipykernel, _ipython_input, _cell_in, _frame_line, _repr_addr, _var_folders, _tmp,
+_key2_pats = ((r'ipykernel_\d+/\d+\.py', 'ipykernel_N/N.py', 'ipykernel_'), _ipython_input, _cell_in, _frame_line, _repr_addr, _var_folders, _tmp,
     (_path_head + r'(?:site|dist)-packages(?=[\\/])', '<site-packages>', '-packages'),
     (_path_head + r'(?:lib[\\/]+python3\.\d+|Python3\d+[\\/]+Lib)(?=[\\/])', '<stdlib>', ('python3.', 'Python3')),
     (r'''(?<![^\s"'(=,\[])(?:/home/''' + _path_seg + r'|/Users/' + _path_seg + r'|[A-Za-z]:[\\/]+Users[\\/]+' + _path_seg + r'|/root)(?=[\\/])', '~',
