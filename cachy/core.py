@@ -224,11 +224,13 @@ def _drop(o, ks):
 
 # %% ../nbs/00_core.ipynb #2f7b0d35
 def _content(req):
-    "The body of `req` (read) as its client wrote it: decompressed, when the client compressed it with gzip or deflate"
+    "The body of `req` (read) as its client wrote it: decompressed, when the client compressed it whole with gzip or deflate"
     c = req.content
     if not c or c[0] not in (0x1f, 0x78) or req.headers.get('content-encoding') not in ('gzip', 'deflate'): return c
-    try: return zlib.decompress(c, 47)
+    d = zlib.decompressobj(47)
+    try: b = d.decompress(c)
     except zlib.error: return c
+    return b if d.eof and not d.unused_data else c
 
 # %% ../nbs/00_core.ipynb #17ce35c0
 def _num(s):
@@ -242,16 +244,20 @@ _link_types = {'function', 'tool_use', 'server_tool_use', 'mcp_tool_use', 'funct
 
 
 def _links(o, ids):
-    "`o` with the ids that link a tool call to its result renamed, in place, by order of first appearance, `ids` mapping each seen to its name"
+    "`o` with the ids that link a tool call to its result renamed, in place, by order of first appearance, keys in sorted order; `ids` maps each seen to its name"
     if isinstance(o, list):
-        for v in o: _links(v, ids)
+        for v in o:
+            if isinstance(v, (dict, list)): _links(v, ids)
     elif isinstance(o, dict):
-        ks = [k for k in o if k in _link_keys] + (['id'] if 'id' in o and o.get('type') in _link_types else [])
+        ks = [] if _link_keys.isdisjoint(o) else sorted(_link_keys.intersection(o))
+        if 'id' in o and isinstance(t := o.get('type'), str) and t in _link_types: ks.append('id')
         for k in ks:
             if isinstance(v := o[k], str): o[k] = ids.setdefault(v, f'id{len(ids)+1}')
-        for k,v in o.items():
+        cs = [(k,v) for k,v in o.items() if isinstance(v, (dict, list))]
+        if len(cs) > 1: cs.sort()
+        for k,v in cs:
             if k in ('functionCall', 'functionResponse') and isinstance(v, dict) and isinstance(v.get('id'), str): v['id'] = ids.setdefault(v['id'], f'id{len(ids)+1}')
-            if isinstance(v, (dict, list)): _links(v, ids)
+            _links(v, ids)
     return o
 
 # %% ../nbs/00_core.ipynb #b9cbc62f
@@ -296,9 +302,10 @@ def _fold(p):
     return p
 
 # %% ../nbs/00_core.ipynb #f644493b
-_ipykernel = (r'ipykernel_\d+/\d+\.py', 'ipykernel_N/N.py', 'ipykernel_')
+_ipykernel = (r'ipykernel_\d+([\\/]+)\d+\.py', r'ipykernel_N\1N.py', 'ipykernel_')
 _ipython_input = (r'<ipython-input-\d+-[0-9a-f]+>', '<ipython-input>', '<ipython-input-')
 _cell_in = (r'Cell In\[\d+\], line \d+', 'Cell In[N], line N', 'Cell In[')
+_input_in = (r'Input In \[\d+\], in <cell line: \d+>', 'Input In [N], in <cell line: N>', 'Input In [')
 _frame = (r'''([Ff]ile \\?")([^"\n]{1,400}?)(\\?", line )\d+''', lambda m: f'{m[1]}{_fold(m[2])}{m[3]}N', '", line ')
 _at_line = (r'''((?:^|(?<=File )|(?<=\\n)|(?<=[\n"]))[ \t]*)((?:[^\s"'<>|*?\\]|\\\\|\\(?![nrtu"\\])){1,400}?\.pyx?):\d+(?=, in\b|: )''',
             lambda m: f'{m[1]}{_fold(m[2])}:N', '.py:')
@@ -306,14 +313,14 @@ _repr_addr = (r'\bat 0x[0-9a-fA-F]{6,16}\b(?=>|, file )', 'at 0xADDR', 'at 0x')
 _module_from = (r"""(' from ')([^'\n]{1,400}?)('>)""", lambda m: f'{m[1]}{_fold(m[2])}{m[3]}', "' from '")
 _var_folders = (r'/var/folders/[\w-]+/[\w-]+/T/', '/tmp/', '/var/folders/')
 _tmp = (r'/tmp/tmp[\w-]{6,}', '/tmp/tmpX', '/tmp/tmp')
-norm_pats = [_ipykernel, _ipython_input, _cell_in, _frame, _at_line, _repr_addr, _module_from, _var_folders, _tmp]
+norm_pats = [_ipykernel, _ipython_input, _cell_in, _input_in, _frame, _at_line, _repr_addr, _module_from, _var_folders, _tmp]
 _default_pats = tuple(norm_pats)
 
 # %% ../nbs/00_core.ipynb #aab683db
 _path_head = r'''(?<![^\s"'(=,\[])(?:[A-Za-z]:)?(?:[\\/]+[^\\/\s"'<>|*?:]+)*?[\\/]+'''
 _path_seg = r'''[^\\/\s"'<>|*?:]+'''
 _frame_line = (r'(File \\?"[^"\n]{0,400}?\\?", )line \d+(?=, in\b)', r'\1line N', 'File ')
-_key2_pats = (_ipykernel, _ipython_input, _cell_in, _frame_line, _repr_addr, _var_folders, _tmp,
+_key2_pats = ((r'ipykernel_\d+/\d+\.py', 'ipykernel_N/N.py', 'ipykernel_'), _ipython_input, _cell_in, _frame_line, _repr_addr, _var_folders, _tmp,
     (_path_head + r'(?:site|dist)-packages(?=[\\/])', '<site-packages>', '-packages'),
     (_path_head + r'(?:lib[\\/]+python3\.\d+|Python3\d+[\\/]+Lib)(?=[\\/])', '<stdlib>', ('python3.', 'Python3')),
     (r'''(?<![^\s"'(=,\[])(?:/home/''' + _path_seg + r'|/Users/' + _path_seg + r'|[A-Za-z]:[\\/]+Users[\\/]+' + _path_seg + r'|/root)(?=[\\/])', '~',

@@ -29,7 +29,7 @@ _creds = {'key', 'apikey', 'token', 'secret', 'secrets', 'password', 'passwords'
           'authorization', 'authentication', 'bearer', 'jwt', 'cookie', 'cookies', 'credential', 'credentials', 'cred', 'creds',
           'signature', 'signatures', 'sig'}
 _counts = {'keys', 'tokens'}
-_qualifiers = {'api', 'access', 'account', 'admin', 'app', 'auth', 'bearer', 'client', 'encryption', 'id', 'master', 'oauth', 'personal',
+_qualifiers = {'api', 'xapi', 'access', 'account', 'admin', 'app', 'auth', 'bearer', 'client', 'encryption', 'id', 'master', 'oauth', 'personal',
                'private', 'refresh', 'sas', 'secret', 'security', 'service', 'session', 'signing', 'subscription'}
 _harmless = {'page', 'next', 'prev', 'previous', 'continuation', 'cursor', 'resume', 'sync', 'max', 'min', 'stop', 'pad', 'bos', 'eos',
              'special', 'cache', 'idempotency', 'sort', 'partition', 'dedup', 'dedupe', 'public', 'foreign', 'thought'}

@@ -214,7 +214,7 @@ def _add(self:Store, n, at, size, data):
     else: k = data.startswith(_pre) and _line_key(data[:data.find(b'"', 9)+1]+b'}') or _line_key(self._at(at, size).rstrip())
     if k is None and data.startswith(_bom): return self._add(n, at+3, size-3, data[3:])
     if k is not None and k in self.recs:
-        if len(k) == 8: return
+        if len(k) == 8 and self.get(k) is not None: return
         if (r := _parse(data if size <= _big else self._at(at, size))) is None or r['key'] != k: k = None
     if k is None:
         if data.strip(): self._warn(n, 'damaged')

@@ -1,10 +1,17 @@
 import os
 import pytest
+from hypothesis import settings
 from cachy import enable_cachy,disable_cachy
 from helpers import ours
 from server import Server,OKEY,AKEY
 
 pytest_plugins = ['sdk_matrix']  # the README's table of SDKs, from the tests that passed
+
+# Property tests: the same examples on every run, no example database, no deadline (2 shared cores); `HYPOTHESIS_PROFILE=explore`
+# draws fresh examples, ten times as many, to look for new failures (see tests/test_properties.py)
+settings.register_profile('ci', derandomize=True, database=None, deadline=None, print_blob=True)
+settings.register_profile('explore', max_examples=1000, database=None, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get('HYPOTHESIS_PROFILE', 'ci'))
 
 _env = ('CACHY_MODE', 'CACHY_USED', 'OPENAI_API_KEY', 'OPENAI_BASE_URL', 'OPENAI_ORG_ID', 'OPENAI_PROJECT_ID',
         'ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'ANTHROPIC_BASE_URL', 'HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY',

@@ -113,6 +113,15 @@ def test_link_ids_share_an_entry(srv, on, oai, cfile):
     assert ask(3) == a
     assert srv.total == 1
 
+def test_tool_schema_with_id_and_type(srv, on, oai, cfile):
+    "A tool whose parameters are named `id` and `type` (found by tests/test_properties.py): the call is cached, and a tool loop's ids still link"
+    on()
+    tools = [{'type': 'function', 'function': {'name': 'ticket', 'parameters': {'type': 'object', 'properties': {'id': {'type': 'string'}, 'type': {'type': ['string', 'null']}}}}}]
+    def ask(): return oai.chat.completions.create(model='gpt-x', messages=msgs('open one'), tools=tools).choices[0].message.content
+    a,b = ask(),ask()
+    assert srv.total == 1 and a == b
+    assert json.loads(srv.reqs[0]['body'])['tools'] == tools
+
 def test_ignore_fields(srv, on, oai, monkeypatch):
     "A field a client invents per run, left out of the key with a `*` path, no longer makes every run miss"
     on()
