@@ -13,7 +13,9 @@ from collections import deque
 import httpx
 from fastcore.basics import patch
 from . import core,answer
-from .core import ReplayMiss,_hash,_key_version,_url,_key_headers,_hdr_lines,_norm,_canon,_drop,_links,_note,_used,_write,_advice,_ours,_recordable
+from . import key as keying
+from .key import _hash,_key_version,_url,_key_headers,_hdr_lines,_norm,_canon,_drop,_links,_decode
+from .core import ReplayMiss,_note,_used,_write,_advice,_ours,_recordable
 from .explain import sketch,closest,plural
 
 # %% ../nbs/09_sessions.ipynb #4d75ca97
@@ -65,7 +67,7 @@ def _value(data):
         try: data = bytes(data).decode('utf-8')
         except UnicodeDecodeError: return None
     if data.lstrip()[:1] not in ('{', '['): return None
-    try: return core._decode(data)
+    try: return _decode(data)
     except (ValueError, RecursionError): return None
 
 # %% ../nbs/09_sessions.ipynb #6d664e5e
@@ -74,7 +76,7 @@ frame_ignore = ['event_id']
 # %% ../nbs/09_sessions.ipynb #1853d214
 def _normal(js):
     "Client frame JSON `js` without `ignore_fields`, `frame_ignore` and `prompt_cache_key`, tool-call ids named by order, as its key holds it"
-    for f in (*core.ignore_fields, *frame_ignore): _drop(js, f.split('.'))
+    for f in (*keying.ignore_fields, *frame_ignore): _drop(js, f.split('.'))
     if isinstance(js, dict): js.pop('prompt_cache_key', None)
     return _links(js, {})
 
@@ -188,7 +190,7 @@ def _no_session(c, key, req):
     "The `ReplayMiss` for a session to `req`'s URL, with first key `key`, that the file does not hold"
     ks = [k for k in c.store.keys_for('WS', _url(req)) if (r := c.store.get(k)) and r.get('turn') == 0]
     why = ("No WebSocket session is recorded for this URL." if not ks else
-           f"{plural(len(ks), 'session')} recorded for this URL began with other key headers ({', '.join(sorted(core.key_hdrs))}).")
+           f"{plural(len(ks), 'session')} recorded for this URL began with other key headers ({', '.join(sorted(keying.key_hdrs))}).")
     return ReplayMiss(f"cachy (replay mode): no recorded WebSocket session for {_url(req)} (key {key}) in {c.store.path}.\n{why}", _advice(c.mode_from))
 
 # %% ../nbs/09_sessions.ipynb #0788c46a

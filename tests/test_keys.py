@@ -128,7 +128,7 @@ def test_ignore_fields(srv, on, oai, monkeypatch):
     def ask(i): return oai.chat.completions.create(model='gpt-x', messages=msgs('hi'), extra_body={'metadata': {'run': f'r{i}', 'app': 'x'}}).choices[0].message.content
     ask(1), ask(2)
     assert srv.total == 2
-    monkeypatch.setattr(cachy.core, 'ignore_fields', ['metadata.run'])
+    monkeypatch.setattr(cachy.key, 'ignore_fields', ['metadata.run'])
     a,b = ask(3),ask(4)
     assert srv.total == 3
     assert a == b

@@ -8,6 +8,7 @@ from urllib.parse import quote,quote_plus
 import httpx,pytest
 from hypothesis import given,settings,assume,reject,example,note,strategies as st
 import cachy.core as core
+import cachy.key as keying
 from cachy import enable_cachy,disable_cachy
 from cachy.core import _key
 
@@ -397,14 +398,14 @@ def test_ignore_fields_drop_that_only(body, data):
     if data.draw(st.booleans()): path[data.draw(st.integers(0, len(path)-1))] = '*'
     inside = data.draw(changed(get_at(body, at)))
     outside = [p for p in places(body) if p and p[:len(at)] != at and at[:len(p)] != p]
-    old = core.ignore_fields
-    core.ignore_fields = ['.'.join(path)]
+    old = keying.ignore_fields
+    keying.ignore_fields = ['.'.join(path)]
     try:
         assert _key(chat(put_at(body, at, inside))) == _key(chat(body))
         if outside and '*' not in path:
             o = data.draw(st.sampled_from(outside))
             assert _key(chat(put_at(body, o, data.draw(json_values.filter(lambda v: not same(v, get_at(body, o))))))) != _key(chat(body))
-    finally: core.ignore_fields = old
+    finally: keying.ignore_fields = old
 
 def sent(content, enc):
     return httpx.Request('POST', 'https://api.openai.com/v1/chat/completions', content=content, headers={'content-type': 'application/json', 'content-encoding': enc})
