@@ -7,5 +7,5 @@ def __getattr__(name):
     "The public names of `cachy.core`, and the submodules, imported when first used (pytest imports the plugin on every run)"
     import importlib
     if name in __all__: return getattr(importlib.import_module('.core', __name__), name)
-    if name in ('core', 'key', 'store', 'legacy', 'explain', 'creds', 'answer', 'adapters', 'cli', 'pytest_plugin'): return importlib.import_module('.'+name, __name__)
+    if name in ('core', 'key', 'streams', 'store', 'legacy', 'explain', 'creds', 'answer', 'adapters', 'cli', 'pytest_plugin'): return importlib.import_module('.'+name, __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,7 +12,9 @@ import asyncio,io,json,sys
 from functools import cache,lru_cache
 from urllib.parse import urlencode
 import httpx
-from .core import handle,ahandle,replay,in_thread,in_task,behind,abehind,finish_on_loop,at_loop_end,running_loop,_cut,_grace,ours_at,_streams,_json
+from .key import _streams,_json
+from .streams import in_thread,in_task,behind,abehind,finish_on_loop,at_loop_end,running_loop,_cut,_grace
+from .core import handle,ahandle,replay,ours_at
 
 # %% ../nbs/03_adapters.ipynb #348bef4b
 @lru_cache(maxsize=256)

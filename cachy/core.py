@@ -9,7 +9,7 @@ __all__ = ['doms', 'telemetry', 'resp_norm_pats', 'resp_keep', 'enable_cachy', '
            'TelemetryBlocked', 'cachy_stats', 'secret_params', 'key_hdrs', 'ignore_fields', 'norm_pats']
 
 # %% ../nbs/00_core.ipynb #f020b167
-import atexit,base64,codecs,hashlib,importlib,importlib.abc,ipaddress,json,os,re,socket,sys,threading,time,weakref
+import base64,codecs,hashlib,importlib,importlib.abc,ipaddress,json,os,re,sys,threading,time
 from collections import Counter,namedtuple
 from contextvars import ContextVar
 from contextlib import contextmanager
@@ -30,6 +30,9 @@ from .key import (_url,key_hdrs,_since_key2,_hval,_hdr_names,_read_hdrs,_names,_
     _fold,_ipykernel,_ipython_input,_cell_in,_input_in,_frame,_at_line,_repr_addr,_module_from,_var_folders,_tmp,
     norm_pats,_default_pats,_path_head,_path_seg,_frame_line,_key2_pats,_norm,_stream_paths,_streams,_hdr_lines,_hash,
     _key_version,_key,_added_pats,_key2)
+from .streams import (_Body,_unfinished,_behind,in_thread,_grace,behind,_finish_by,_ending,_tasks,in_task,
+    at_loop_end,abehind,finish_on_loop,_TeeBase,_cut,_tee_classes,running_loop,_exit_wait,_finish_streams,_tees,
+    settled,asettled)
 from .store import Store,cache_file,warn
 from .legacy import earlier_keys,model_of,same_model
 from .explain import sketch,closest,alike,hidden,plural,seconds,dollars
@@ -756,36 +759,6 @@ def _hit(c, key, k, rec, req, seq=None, how=None):
     _used(c.used, k)
     return k,rec,None
 
-# %% ../nbs/00_core.ipynb #6a0f2d93
-class _Body:
-    "A live body as it is read: given to `keep` once read to its real end, and never if reading it failed or stopped short of it"
-    def __init__(self, keep, skip, key=None):
-        self.keep,self.skip,self.key,self.buf,self.lock,self.settled = keep,skip,key,bytearray(),threading.Lock(),threading.Event()
-    def add(self, b):
-        if b and (buf := self.buf) is not None: buf += b
-        return b
-    def _take(self):
-        with self.lock: buf,self.buf = self.buf,None
-        return buf
-    def end(self):
-        if (buf := self._take()) is None: return
-        try: self.keep(buf)
-        finally: self._settle()
-    def fail(self, why):
-        if self._take() is None: return
-        try: self.skip(why)
-        finally: self._settle()
-    def _settle(self):
-        if _behind.get(self.key) is self: _behind.pop(self.key, None)
-        self.settled.set()
-    def broke(self, e): self.fail(f"the stream broke off: {type(e).__name__}" + (f": {str(e)[:80]}" if str(e) else ''))
-    def watch(self, stream): _unfinished.add(stream)
-    @property
-    def open(self): return self.buf is not None
-
-_unfinished,_behind = weakref.WeakSet(),{}
-if hasattr(os, 'register_at_fork'): os.register_at_fork(after_in_child=lambda: (_unfinished.clear(), _behind.clear()))
-
 # %% ../nbs/00_core.ipynb #5d2e1f36
 class _Recording:
     "What records the live response to one request, sent at `time.perf_counter()` `t0`, or says why it did not"
@@ -798,6 +771,21 @@ class _Recording:
             if 'record' not in _warned: _warned.add('record'); warn(f"cachy: could not record a response ({e!r}); the call itself is not affected")
     def skip(self, why): _note(self.c.debug, 'unrecorded', self.key, self.req, why)
     def body(self, status, headers): return _Body(partial(self, status, headers), self.skip, self.key)
+
+# %% ../nbs/00_core.ipynb #6ed18b0c
+def _found(c, key, req):
+    "The record of `req` (key `key`), counted as a hit rather than the miss it first was, or `None`"
+    if (rec := c.store.find(key, whole=False)) is None: return None
+    with _clock: _counts['miss'] -= 1
+    return _hit(c, key, key, rec, req)[1]
+
+def _waited(c, key, req):
+    "The record of `req`, once the stream with its key that is being finished in the background has `settled`, or `None`"
+    return _found(c, key, req) if settled(key) else None
+
+async def _awaited(c, key, req):
+    "`_waited` on an event loop, which goes on running (the stream may be finished by a task on it)"
+    return _found(c, key, req) if await asettled(key) else None
 
 # %% ../nbs/00_core.ipynb #3e4c5b6a
 def handle(req, stream, read, send, reply, finish):
@@ -832,191 +820,13 @@ async def ahandle(req, stream, read, send, reply, finish):
     with no_cachy(): res = await send()
     return await finish(res, _Recording(c, key, keyed, seq, t0))
 
-# %% ../nbs/00_core.ipynb #95c975ef
-def in_thread(s):
-    "Read the rest of sync stream `s` in a daemon thread running `s.rest`, once, while a request with its key waits for it: the thread"
-    if s.thread is None:
-        _behind[s.body.key] = s.body
-        s.thread = threading.Thread(target=s.rest, daemon=True, name='cachy: finishing a stream')
-        s.thread.start()
-    return s.thread
-
-_grace = 0.1
-
-def behind(s):
-    "Sync stream `s` closed half read: read its rest in a thread, given `_grace` s to end before this returns; whether it is read"
-    if not s.body.open or sys.is_finalizing(): return False
-    in_thread(s).join(_grace)
-    return True
-
-# %% ../nbs/00_core.ipynb #6ed18b0c
-def _found(c, key, req):
-    "The record of `req` (key `key`), counted as a hit rather than the miss it first was, or `None`"
-    if (rec := c.store.find(key, whole=False)) is None: return None
-    with _clock: _counts['miss'] -= 1
-    return _hit(c, key, key, rec, req)[1]
-
-def _waited(c, key, req):
-    "The record of `req`, once the stream with its key that is being finished in the background has settled (within `_exit_wait` s), or `None`"
-    b = _behind.get(key)
-    return _found(c, key, req) if b is not None and b.settled.wait(_exit_wait) else None
-
-async def _awaited(c, key, req):
-    "`_waited` on an event loop, which goes on running (the stream may be finished by a task on it)"
-    b,until = _behind.get(key),time.monotonic()+_exit_wait
-    if b is None or running_loop() is None: return None
-    import asyncio
-    while not b.settled.is_set() and time.monotonic() < until: await asyncio.sleep(0.005)
-    return _found(c, key, req) if b.settled.is_set() else None
-
-# %% ../nbs/00_core.ipynb #2f0a9b35
-async def _finish_by(aclose, until, body):
-    "Await `aclose()` until time `until`; past it, give up on `body`, then cancel"
-    import asyncio
-    task = asyncio.ensure_future(aclose())
-    if not (await asyncio.wait([task], timeout=max(until-time.monotonic(), 0)))[0]:
-        body.fail(f"it was left half read, and not finished within {_exit_wait} s of exit")
-        task.cancel()
-
-def _ending(loop):
-    "Whether event loop `loop` is shutting down its async generators, as `asyncio.run` does as it ends (a private flag of asyncio)"
-    return getattr(loop, '_asyncgens_shutdown_called', False)
-
-_tasks = set()
-
-def in_task(s):
-    "Read the rest of async stream `s` in a task on the running event loop that awaits `s.rest()`, once, while a request with its key waits for it: the task, or `None` if no loop can run one (none, or one ending)"
-    if s.task is None and (loop := running_loop()) is not None and not _ending(loop):
-        _behind[s.body.key] = s.body
-        s.task = loop.create_task(s.rest())
-        s.task._log_destroy_pending = False
-        _tasks.add(s.task)
-        s.task.add_done_callback(_tasks.discard)
-    return s.task
-
-async def at_loop_end(s):
-    "Begun on the loop of async stream `s`, and kept by it: closed by the loop as it ends (`asyncio.run` does), it reads the rest of `s` there, within `_exit_wait` s"
-    try: yield
-    finally:
-        if s.body.open and _ending(running_loop()): await _finish_by(s.rest, time.monotonic()+_exit_wait, s.body)
-
-async def abehind(s):
-    "Async stream `s` closed half read: read its rest in a task on its loop, given `_grace` s to end before this returns; whether it is read"
-    if not s.body.open or sys.is_finalizing() or in_task(s) is None: return False
-    import asyncio
-    await asyncio.wait([s.task], timeout=_grace)
-    return True
-
-def finish_on_loop(loop, aclose, until, body):
-    "Read an async stream's rest on its event loop `loop` by awaiting `aclose()`, for `_finish_streams`, by time `until`"
-    if loop is None or loop.is_closed(): return body.fail("it was left half read, and its event loop had closed at exit")
-    import asyncio
-    job = _finish_by(aclose, until, body)
-    try:
-        if loop.is_running(): asyncio.run_coroutine_threadsafe(job, loop).result(max(until-time.monotonic(), 0)+1)
-        else: loop.run_until_complete(job)
-    except BaseException: body.fail(f"it was left half read, and not finished within {_exit_wait} s of exit")
-
-# %% ../nbs/00_core.ipynb #4b2c1d57
-class _TeeBase:
-    "A live response `res` read through: its chunks reach the caller as they come, and all of them the `_Body` `body`"
-    def __init__(self, res, body):
-        self.res,self.body,self.it,self.loop,self.thread,self.task = res,body,None,running_loop(),None,None
-        body.watch(self)
-    def _ended(self):
-        "The live iterator stopped: at the body's end if httpx closed the response after its last chunk, else it was closed early"
-        if self.res.is_closed: self.body.end()
-        else: self.body.fail("its reading was closed before the end")
-    def abort(self):
-        "At exit, cut the connection under a read still waiting, so that it fails at once"
-        ns = self.res.extensions.get('network_stream')
-        _cut(ns and ns.get_extra_info('socket'))
-
-def _cut(sock):
-    "Shut socket `sock` (if any) down both ways: a read waiting on it returns"
-    try: sock.shutdown(socket.SHUT_RDWR)
-    except Exception: pass
-
-# %% ../nbs/00_core.ipynb #6d4e3f79
-def _tee_classes(mod):
-    "`(Tee, ATee)`: sync and async streams over a live response for `mod` (httpx or httpx2)"
-    class Tee(_TeeBase, mod.SyncByteStream):
-        def __iter__(self):
-            try:
-                while (b := self._next()) is not None: yield b
-            except GeneratorExit:
-                behind(self)
-                raise
-        def _next(self):
-            if self.it is None: self.it = self.res.iter_bytes()
-            try: return self.body.add(next(self.it))
-            except StopIteration: self._ended()
-            except BaseException as e:
-                self.body.broke(e)
-                raise
-        def rest(self):
-            try:
-                while self.body.open and self._next() is not None: pass
-            except Exception: pass
-            finally: self.res.close()
-        def close(self):
-            if not behind(self): self.res.close()
-        def finish(self, until): return in_thread(self)
-    class ATee(_TeeBase, mod.AsyncByteStream):
-        async def __aiter__(self):
-            try:
-                while (b := await self._next()) is not None: yield b
-            except GeneratorExit:
-                if running_loop() is self.loop: await abehind(self)
-                raise
-        async def _next(self):
-            if self.it is None: self.it = self.res.aiter_bytes()
-            try: return self.body.add(await anext(self.it))
-            except StopAsyncIteration: self._ended()
-            except BaseException as e:
-                self.body.broke(e)
-                raise
-        async def rest(self):
-            try:
-                while self.body.open and await self._next() is not None: pass
-            except Exception: pass
-            finally: await self.res.aclose()
-        async def aclose(self):
-            if not await abehind(self): await self.res.aclose()
-        def finish(self, until): return finish_on_loop(self.loop, lambda: self.task or self.rest(), until, self.body)
-    return Tee,ATee
-
-# %% ../nbs/00_core.ipynb #7e5f4a80
-def running_loop():
-    "The running asyncio event loop, or `None` (none runs, or trio does)"
-    try: return (a := sys.modules.get('asyncio')) and a.get_running_loop()
-    except RuntimeError: return None
-
 # %% ../nbs/00_core.ipynb #9a7b6c02
-_tees = {(m,a):t for m in (httpx,httpx2) if m for a,t in zip((False,True), _tee_classes(m))}
-
 def _tee(res, record, is_async):
     "A response streaming live `res` that gives its whole body to `record` (a `_Recording`) once read to its end"
     mod = _mod(res.request)
     hs = [(k,v) for k,v in res.headers.multi_items() if k not in _never]
     s = _tees[mod,is_async](res, record.body(res.status_code, res.headers))
     return mod.Response(res.status_code, headers=hs, stream=s, request=res.request, extensions=res.extensions)
-
-# %% ../nbs/00_core.ipynb #5c9e1a47
-_exit_wait = 10
-
-@atexit.register
-def _finish_streams():
-    "At exit: finish and record the streams still open, within `_exit_wait` seconds in all; then cut the connection under a read still waiting, so no thread reads on as the interpreter ends"
-    until = time.monotonic()+_exit_wait
-    jobs = [(s, s.finish(until)) for s in list(_unfinished) if s.body.open]
-    for s,th in jobs:
-        if th is None: continue
-        th.join(max(until-time.monotonic(), 0))
-        if not th.is_alive(): continue
-        s.body.fail(f"it was left half read, and not finished within {_exit_wait} s of exit")
-        s.abort()
-        th.join(1)
 
 # %% ../nbs/00_core.ipynb #4472acc2
 def _mk_send(orig):

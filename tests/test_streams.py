@@ -162,11 +162,11 @@ def test_client_closed_first_records_nothing(srv, on, cfile, capsys):
 
 _stalled = '''
 import asyncio,sys
-import cachy.core
+import cachy.core,cachy.streams
 from cachy import enable_cachy
 from helpers import ours
 url,d,how = sys.argv[1:4]
-cachy.core._exit_wait = 2
+cachy.streams._exit_wait = 2
 if sys.argv[4:] != ['off']: enable_cachy(cache_dir=d, doms=ours, debug=True)
 u = url+'/sse?k=40&stall=30'
 if how.startswith('requests'):

@@ -233,11 +233,11 @@ def test_key2_merged_entry_is_not_served(srv, tmp_path, monkeypatch):
 _left = '''
 import asyncio,sys
 import httpx
-import cachy.core
+import cachy.core,cachy.streams
 from cachy import enable_cachy
 from helpers import ours
 url,d,how = sys.argv[1:4]
-cachy.core._exit_wait = 3
+cachy.streams._exit_wait = 3
 enable_cachy(cache_dir=d, doms=ours, debug=True)
 async def first(c):
     r = await c.send(c.build_request('GET', url+'/sse?k=40' + ('&stall=30' if how == 'stalled' else '')), stream=True)
