@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 from . import __version__
-from .answer import events,has_prices,price
+from .answer import events,has_prices,price,saving
 from .creds import secret_name,secret_query,secret_values_in,userinfo
 from .explain import path_keys,plural,seconds,dollars
 from .store import Store,cache_file,is_record,open_regular,_bom
@@ -184,12 +184,9 @@ def _usd(v):
 
 # %% ../nbs/02_cli.ipynb #1b8d4e72
 def _cost(r):
-    "`(seconds, tokens, USD or None)` that recording entry `r` took, by its `took` and `usage`"
-    t,u = r.get('took'),r.get('usage')
-    t = t if type(t) in (int, float) and t > 0 else 0
-    ns = [u.get(f, 0) for f in ('input', 'output', 'cached', 'written')] if isinstance(u, dict) else []
-    if not ns or not all(type(n) is int and n >= 0 for n in ns): return t,0,None
-    return t,ns[0]+ns[1],price(_model_of(r), *ns)
+    "`(seconds, tokens, USD or None)` that recording entry `r` took: what a hit on it saves (`saving`), priced"
+    t,n,p = saving(r)
+    return t,n,p and price(*p)
 
 # %% ../nbs/02_cli.ipynb #4d6f2a90
 def _tally(cs):

@@ -454,15 +454,6 @@ def _cost(req, headers, raw, took):
     return ({} if took is None else dict(took=round(took, 3))) | ({} if u is None else dict(usage=u))
 
 # %% ../nbs/00_core.ipynb #6b2c0a51
-def _figures(rec):
-    "`(seconds, tokens, priced)` that a hit on record `rec` saved; `priced`, `(model, input, output, cached, written)`, or `None`"
-    t,u = rec.get('took'),rec.get('usage')
-    t = t if type(t) in (int, float) and 0 < t < 1e9 else 0
-    ns = [u.get('input'), u.get('output'), u.get('cached', 0), u.get('written', 0)] if isinstance(u, dict) else [None]*4
-    ok = [type(n) is int and 0 <= n < 1<<53 for n in ns]
-    if not (ok[0] and ok[1]): return t,0,None
-    return t,ns[0]+ns[1],(str(u.get('model')), *ns) if all(ok) else None
-
 def _said(t, n):
     "What a hit that saved `t` seconds and `n` tokens says of it: `saved 2.1 s, 1,284 tokens`"
     said = [x for x in (t and seconds(t), n and plural(n, 'token')) if x]
@@ -481,7 +472,7 @@ def _saved(hits):
     "What the hits in `hits`, `(store, key)` → how many, saved: `saved_s`, `saved_tokens`, `saved_usd`"
     s,n,priced = 0,0,Counter()
     for (store,k),h in hits:
-        if (f := _known.get((store, k))) is None: f = _known[store, k] = _figures(store.get(k, whole=False) or {})
+        if (f := _known.get((store, k))) is None: f = _known[store, k] = answer.saving(store.get(k, whole=False) or {})
         s,n = s+f[0]*h,n+f[1]*h
         if f[2]: priced[f[2]] += h
     return dict(saved_s=round(s, 3), saved_tokens=n, saved_usd=_usd(priced.items()))
@@ -754,7 +745,7 @@ def _hit(c, key, k, rec, req, seq=None, how=None):
     moved = bool(how) and not seq and c.mode == 'record' and _copy(c, key, req, rec)
     if moved: k = key
     with _clock: _hits[c.store, k] += 1
-    if c.debug: _note(c.debug, 'hit', k, req, '; '.join(filter(None, (how, _said(*_figures(rec)[:2]), seq and f"poll {seq[1]}"))))
+    if c.debug: _note(c.debug, 'hit', k, req, '; '.join(filter(None, (how, _said(*answer.saving(rec)[:2]), seq and f"poll {seq[1]}"))))
     else: _note(c.debug, 'hit', k, req)
     _used(c.used, k)
     return k,rec,None

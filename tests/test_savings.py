@@ -108,3 +108,31 @@ def test_odd_figures_never_break_stats(srv, on, cached, oai, capsys):
     assert (st['hit']-s0['hit'], st['saved_s']-s0['saved_s'], st['saved_tokens']-s0['saved_tokens']) == (3, 0, 12)
     assert repr(st).startswith('cachy: ')
     assert len([l for l in capsys.readouterr().out.splitlines() if l.startswith('cachy HIT')]) == 3
+
+# What a hit saves is computed once: `cachy_stats()` (core) and `cachy stats` (cli) agree on the same records
+
+from hypothesis import given,settings,strategies as st
+
+_figure = st.one_of(st.integers(-5, 1<<54), st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=3), st.booleans(), st.none(), st.lists(st.integers(0, 9), max_size=2))
+_usage = st.one_of(_figure, st.fixed_dictionaries({}, optional=dict(model=st.sampled_from(['gpt-4o', 'claude-sonnet-4-5', 'no-such-model', None, 3]),
+                                                                  input=_figure, output=_figure, cached=_figure, written=_figure)))
+_rec = st.fixed_dictionaries({}, optional=dict(took=_figure, usage=_usage))
+
+class _Recorded:
+    "Records by key, read as `cachy_stats()` reads a store"
+    def __init__(self, rs): self.rs = rs
+    def get(self, k, whole=True): return self.rs[k]
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_rec, st.integers(1, 3)), max_size=6))
+def test_stats_and_cli_agree_on_savings(rs):
+    "For any records, hit any number of times, what `cachy_stats()` says the hits saved is what `cachy stats` says recording them again takes, as many times"
+    from cachy.core import _saved
+    from cachy.cli import _cost,_tally
+    store = _Recorded({f'k{i}': r for i,(r,_) in enumerate(rs)})
+    core = _saved([((store, f'k{i}'), h) for i,(_,h) in enumerate(rs)])
+    _,_,s,n,usd = _tally([(0, *_cost(r)) for r,h in rs for _ in range(h)])
+    assert core['saved_tokens'] == n
+    assert core['saved_s'] == pytest.approx(s, abs=1e-3)
+    assert (core['saved_usd'] is None) == (usd is None)
+    if usd is not None: assert core['saved_usd'] == pytest.approx(usd)
