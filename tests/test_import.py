@@ -76,3 +76,24 @@ def test_public_names():
     import cachy,cachy.core
     assert cachy.__all__ == cachy.core.__all__
     assert all(getattr(cachy, n) is getattr(cachy.core, n) for n in cachy.__all__)
+
+def test_split_modules_reachable_from_core():
+    "Every name of `cachy.key` and `cachy.streams` is importable from `cachy.core`, as the same object; the lists users extend are one list however reached"
+    import cachy,cachy.core as core,cachy.key as key,cachy.streams as streams,cachy.creds as creds
+    for m in (key, streams):
+        ns = [n for n in vars(m) if not n.startswith('__') and getattr(getattr(m, n), '__module__', m.__name__) == m.__name__ and n not in ('httpx', 'httpx2')]
+        assert ns and [n for n in ns if getattr(core, n, None) is not getattr(m, n)] == []
+    for n,m in (('key_hdrs', key), ('ignore_fields', key), ('norm_pats', key), ('secret_params', creds)):
+        assert getattr(cachy, n) is getattr(core, n) is getattr(m, n)
+    from cachy.core import _cache,_key,_write_cache
+    assert _key is key._key
+
+def test_imports_only_downward():
+    "The key imports only leaves, streams nothing of cachy, core neither adapters, sessions, cli nor the plugin: no module imports one above it"
+    import ast,pathlib,cachy
+    order = ['creds', 'store', 'answer', 'legacy', 'explain', 'key', 'streams', 'core', 'adapters', 'sessions', 'cli', 'pytest_plugin']
+    for i,m in enumerate(order):
+        t = ast.parse((pathlib.Path(cachy.__file__).parent/f'{m}.py').read_text())
+        up = {n.module or a.name for n in ast.walk(t) if isinstance(n, ast.ImportFrom) and n.level == 1 for a in n.names}
+        up = {u.split('.')[0] for u in up} & set(order[i:])
+        assert up == set(), f'{m} imports {up}'
