@@ -567,6 +567,8 @@ _before = {_frame_line: (r'\bline \d+, in\b', 'line N, in', 'line '), _repr_addr
 def _why(store, key, req):
     "Why `req`, with `key`, is not in `store`"
     if store.err: return f"The file could not be read: {store.err}."
+    if not store.lineno and not store.tail:
+        return "The file is empty: nothing is recorded in it yet." if store.path.exists() else "The file does not exist: nothing is recorded there yet (is cache_dir the folder that holds it?)."
     ks = store.keys_for(req.method, _url(req))
     why = (_compared(store, ks, req) if ks else _elsewhere(store, req)) + _refused(store, key, req)
     pats = [*(_before.get(p, p) for p in _key2_pats), *_added_pats()]
