@@ -355,6 +355,8 @@ _before = {_frame_line: (r'\bline \d+, in\b', 'line N, in', 'line '), _repr_addr
 def _why(store, key, req):
     "Why `req`, with `key`, is not in `store`"
     if store.err: return f"The file could not be read: {store.err}."
+    if not store.lineno and not store.tail:
+        return "The file is empty: nothing is recorded in it yet." if store.path.exists() else "The file does not exist: nothing is recorded there yet (is cache_dir the folder that holds it?)."
     ks = store.keys_for(req.method, _url(req))
     why = (_compared(store, ks, req) if ks else _elsewhere(store, req)) + _refused(store, key, req)
     pats = [*(_before.get(p, p) for p in _key2_pats), *_added_pats()]
@@ -367,9 +369,17 @@ def _why(store, key, req):
 _hows = {'mode=': "call enable_cachy(mode='record')", 'CACHY_MODE': "unset CACHY_MODE, or set it to record",
          'CACHY_OFFLINE': "unset CACHY_OFFLINE and CACHY_MODE", 'offline': "call enable_cachy(offline=False, mode='record')"}
 
-def _advice(src):
-    "How to record a call, in replay mode set by `src`"
-    return f"To record it, run this call once with network access in record mode: {_hows.get(src, _hows['mode='])}."
+def _advice(src, host=None):
+    "How to record a call, in replay mode set by `src`; to `host` when it is not in `doms`"
+    to = f"add {host!r} to doms, as enable_cachy(doms=doms+({host!r},)) does, and " if host else ''
+    return f"To record it, {to}run this call once with network access in record mode: {_hows.get(src, _hows['mode='])}."
+
+# %% ../nbs/00_core.ipynb #678ade4f
+_leaves = {'CACHY_OFFLINE': "unset CACHY_OFFLINE", 'offline': "call enable_cachy(offline=False)"}
+
+def _live(src):
+    "What to do with a call cachy cannot record, refused by offline mode set by `src`"
+    return f"cachy cannot record it; to send it live, leave offline mode: {_leaves.get(src, _leaves['offline'])}."
 
 # %% ../nbs/00_core.ipynb #1f8a6e17
 def _miss(c, key, req):
@@ -377,10 +387,9 @@ def _miss(c, key, req):
     head = f"cachy (replay mode): no recorded response for {req.method} {_url(req)} (key {key}) in {c.store.path}."
     return ReplayMiss(f"{head}\n{_why(c.store, key, req)}", _advice(c.mode_from))
 
-def _sealed(src, req, why):
-    "The `ReplayMiss` for `req`, which would reach the network in offline mode (set by `src`), because `why`"
-    return ReplayMiss(f"cachy (offline): {req.method} {_url(req)} would reach {req.url.host}, {why}; offline mode lets no request out but to loopback hosts.",
-                      _advice(src))
+def _sealed(req, why, how):
+    "The `ReplayMiss` for `req`, which would reach the network in offline mode, because `why`; `how` says what to do"
+    return ReplayMiss(f"cachy (offline): {req.method} {_url(req)} would reach {req.url.host}, {why}; offline mode lets no request out but to loopback hosts.", how)
 
 # %% ../nbs/00_core.ipynb #fcd596dc
 def _shown(req):
@@ -527,19 +536,21 @@ def _ours(c, req):
     if c is None: return False
     u = req.url
     if _off.get():
-        if c.offline and not _loopback(u.host): raise _refuse(c, req, "inside no_cachy(), which does not unseal offline mode")
+        if c.offline and not _loopback(u.host): raise _refuse(c, req, "inside no_cachy(), which does not unseal offline mode", _live(c.mode_from))
         return False
     if (ok := c.hosts.get(h := (u.host, u.port, u.scheme))) is None: ok = c.hosts[h] = _allowed(u, c.doms)
     if ok: return True
-    if c.offline and not _loopback(u.host): raise _refuse(c, req, "which is not in doms")
+    if c.offline and not _loopback(u.host): raise _refuse(c, req, "which is not in doms", _advice(c.mode_from, u.host))
     _note(c.debug, 'pass', None, req, 'not in doms')
     return False
 
 # %% ../nbs/00_core.ipynb #ccea9d44
-def _refuse(c, req, why):
-    "What offline mode (configuration `c`) raises for `req`, which would go out because `why`: `TelemetryBlocked` for telemetry, else `ReplayMiss`"
+def _refuse(c, req, why, how):
+    "What offline mode (configuration `c`) raises for `req`, which would go out because `why`: `TelemetryBlocked` for telemetry, else a `ReplayMiss` saying `how` to go on, counted as a replay failure"
     if _telemetry(req.url): return TelemetryBlocked(f"cachy (offline): {req.method} {_url(req)} is telemetry, which offline mode does not send (cachy never records it)")
-    return _sealed(c.mode_from, req, why)
+    with _clock: _counts['replay_failure'] += 1
+    if c.debug: print(f"cachy REFUSED - {req.method} {_url(req)} ({why})")
+    return _sealed(req, why, how)
 
 # %% ../nbs/00_core.ipynb #11683c3c
 _At = namedtuple('_At', 'method url')
@@ -612,7 +623,7 @@ def _polled(req, status, headers, raw, seq):
 # %% ../nbs/00_core.ipynb #5e7d1c0a
 def _unkept(c, req):
     "What `_lookup` gives telemetry `req`, which missed: no key, so that it goes out live and is not recorded; `TelemetryBlocked` offline"
-    if c.offline: raise _refuse(c, req, 'which is telemetry')
+    if c.offline: raise _refuse(c, req, 'which is telemetry', None)
     _note(c.debug, 'pass', None, req, 'telemetry, never cached')
     return None,None,None
 
@@ -784,7 +795,7 @@ def handle(req, stream, read, send, reply, finish):
     c = _cfg
     if not _ours(c, req): return send()
     if read() is None:
-        if c.offline: raise _sealed(c.mode_from, req, "with a body that cannot be keyed (a file or a stream)")
+        if c.offline: raise _refuse(c, req, "with a body that cannot be keyed (a file or a stream)", _live(c.mode_from))
         _note(c.debug, 'pass', None, req, 'its body cannot be keyed')
         return send()
     key,rec,seq = _lookup(c, req, stream)
@@ -800,7 +811,7 @@ async def ahandle(req, stream, read, send, reply, finish):
     c = _cfg
     if not _ours(c, req): return await send()
     if await read() is None:
-        if c.offline: raise _sealed(c.mode_from, req, "with a body that cannot be keyed (a file or a stream)")
+        if c.offline: raise _refuse(c, req, "with a body that cannot be keyed (a file or a stream)", _live(c.mode_from))
         _note(c.debug, 'pass', None, req, 'its body cannot be keyed')
         return await send()
     key,rec,seq = _lookup(c, req, stream)
@@ -934,7 +945,7 @@ def _unreached(host, port, how):
     "The `_Refused` for a connection to `host` (on `port`) that offline mode refuses at the socket, in `how`"
     where = f"{host}:{port}" if port else str(host)
     return _Refused(f"cachy (offline): {how} for {where} refused at the socket: offline mode lets nothing out but to loopback hosts, whatever the client.",
-                      _advice(_cfg and _cfg.mode_from))
+                      _live(_cfg and _cfg.mode_from))
 
 # %% ../nbs/00_core.ipynb #a38be3cc
 def _host_arg(f, how):

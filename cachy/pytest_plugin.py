@@ -8,7 +8,7 @@ Docs: https://cachy-dev.github.io/cachy/pytest.html.md"""
 __all__ = ['pytest_addoption', 'pytest_configure']
 
 # %% ../nbs/06_pytest.ipynb #e54f431b
-import os
+import os,re
 from pathlib import Path
 import pytest
 
@@ -53,15 +53,16 @@ def _kwargs(config):
     return dict(cache_dir=str(d), mode=mode, offline=opt('cachy_offline') or ini('cachy_offline') or None, doms=doms+tuple(h for h in ini('cachy_doms') if h.strip()))
 
 # %% ../nbs/06_pytest.ipynb #4e0b7c61
-def _advice(config, mark=None):
-    "How to record a call when this run replays: change the setting the mode came from, the `cachy` marker `mark` first"
+def _advice(config, mark=None, host=None):
+    "How to record a call when this run replays: change the setting the mode came from, the `cachy` marker `mark` first; add `host` to `cachy_doms` if given"
     opt,kw = config.getoption,getattr(mark, 'kwargs', {})
     if kw.get('offline') or kw.get('mode') == 'replay': how = "give the test's marker mode='record' instead: @pytest.mark.cachy(mode='record')"
     elif opt('cachy_offline'): how = "run pytest with --cachy, not --cachy-offline"
     elif opt('cachy_mode'): how = "run pytest with --cachy-mode=record"
     elif os.environ.get('CACHY_OFFLINE') or os.environ.get('CACHY_MODE'): how = "unset CACHY_MODE and CACHY_OFFLINE"
     else: how = f"set cachy_mode = record, and cachy_offline off, in {config.inipath}"
-    return f"To record it, run the test once with network access in record mode: {how}."
+    to = f"add {host!r} to cachy_doms in {config.inipath}, and " if host else ''
+    return f"To record it, {to}run the test once with network access in record mode: {how}."
 
 # %% ../nbs/06_pytest.ipynb #2a9e7f13
 _fig = 'hit','recorded','miss','replay_failure','pass','saved_s','saved_tokens'
@@ -124,11 +125,17 @@ def _runtest_protocol(self, item):
         if not self.on: _add(self.done, _since(cachy_stats(), s0))
 
 # %% ../nbs/06_pytest.ipynb #7d0e6a35
+_outside = re.compile(r'would reach (\S+), which is not in doms')
+
 def _phase(self, item=None):
-    "Run a test phase of `item`, making a replay miss in it that test's failure"
+    "Run a test phase of `item`, making a replay miss in it that test's failure, with cachy's advice where pytest's settings cannot help"
     from cachy.core import ReplayMiss
     try: return (yield)
-    except ReplayMiss as e: msg = f"{e.why}\n{_advice(self.config, item.get_closest_marker('cachy') if item else None)}"
+    except ReplayMiss as e:
+        mark,m = item.get_closest_marker('cachy') if item else None,_outside.search(e.why)
+        if e.advice.startswith('cachy cannot record'): advice = e.advice
+        else: advice = _advice(self.config, mark, m[1] if m else None)
+        msg = f"{e.why}\n{advice}"
     pytest.fail(msg, pytrace=False)
 
 _Cachy._phase = _phase

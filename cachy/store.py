@@ -25,6 +25,7 @@ def cache_file(cache_dir=None, start=None):
         raise ValueError(f"cachy: cache_dir is the folder that holds cachy.jsonl, not the file: give {d.absolute().parent}")
     e = next(p for p in (d,*d.parents) if p.exists())
     if not e.is_dir(): raise ValueError(f"cachy: cache_dir {d} is not a folder: {e} is a file")
+    if e != d: raise ValueError(f"cachy: cache_dir {d} does not exist (is it misspelt?); create the folder, or give one that exists")
     if (p := d/'cachy.jsonl').is_dir(): raise ValueError(f"cachy: {p} is a folder; cachy.jsonl must be a file")
     return p
 

@@ -48,14 +48,13 @@ def test_wrong_cache_dir(how, tmp_path):
     assert httpx.Client.send is send
 
 def test_new_folder_and_home(srv, tmp_path, monkeypatch):
-    "A folder that does not exist is made when the first response is recorded; `~` is the home folder"
-    ns,ws = calls(srv, tmp_path/'new'/'sub')
-    assert ns == [1, 2, 1]
-    assert ws == []
-    assert len(recs(tmp_path/'new'/'sub'/'cachy.jsonl')) == 2
+    "A folder that does not exist (a typo) is refused, naming it, before any call, and nothing is made; `~` is the home folder"
+    with pytest.raises(ValueError, match=f"cachy: cache_dir {tmp_path/'new'/'sub'} does not exist"): enable_cachy(cache_dir=tmp_path/'new'/'sub', doms=ours)
+    assert not (tmp_path/'new').exists() and srv.total == 0
     monkeypatch.setenv('HOME', str(tmp_path))
+    (tmp_path/'cache').mkdir()
     ns,ws = calls(srv, '~/cache')
-    assert ns == [3, 4, 3]
+    assert ns == [1, 2, 1]
     assert len(recs(tmp_path/'cache'/'cachy.jsonl')) == 2
 
 # Large streams

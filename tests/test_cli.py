@@ -63,7 +63,7 @@ def test_help():
 def test_missing_file(tmp_path):
     for s in SUBS: _one_line_error(cachy(*_args(s, tmp_path, tmp_path)), 2, f"cachy: no cache file {tmp_path/'cachy.jsonl'}")
     assert not (tmp_path/'ran').exists()
-    _one_line_error(cachy('ls', '--cache-dir', tmp_path/'no'/'such'/'dir'), 2, 'no cache file')
+    _one_line_error(cachy('ls', '--cache-dir', tmp_path/'no'/'such'/'dir'), 2, f"cache_dir {tmp_path/'no'/'such'/'dir'} does not exist")
 
 def test_unreadable_file(tmp_path):
     "A file that cannot be read (here one that fails with EIO, which even root cannot read) is one line, before anything runs"

@@ -169,13 +169,15 @@ def pycachy_calls_requests(url):
 
 def test_offline_from_the_environment(proxy, tmp_path):
     r = py('''import httpx
-from cachy import enable_cachy,ReplayMiss
+from cachy import enable_cachy,ReplayMiss,cachy_stats
 enable_cachy(cache_dir=__import__('sys').argv[1])
 try: httpx.get('http://api.github.com/x')
-except ReplayMiss as e: print(e)''', tmp_path, env={'CACHY_OFFLINE': '1'})
+except ReplayMiss as e: print(e)
+print(cachy_stats()['replay_failure'])''', tmp_path, env={'CACHY_OFFLINE': '1'})
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() == ['cachy (offline): GET http://api.github.com/x would reach api.github.com, which is not in doms; offline mode lets no request out but to loopback hosts.',
-                                     'To record it, run this call once with network access in record mode: unset CACHY_OFFLINE and CACHY_MODE.']
+                                     "To record it, add 'api.github.com' to doms, as enable_cachy(doms=doms+('api.github.com',)) does, and run this call once with network access in record mode: unset CACHY_OFFLINE and CACHY_MODE.",
+                                     '1']
     assert proxy.total == 0
 
 # 5. The miss message on a pycachy file

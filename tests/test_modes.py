@@ -54,7 +54,7 @@ def test_replay_miss(call, srv, on, oai, ant, cfile):
     assert 'replay' in msg
     assert f'POST {srv.url}{path}' in msg
     assert 'record' in msg
-    assert 'Nothing is recorded' in msg
+    assert 'The file does not exist: nothing is recorded there yet' in msg
     key = re.search(r'key ([0-9a-f]{24})', msg)[1]
     on(mode='record')
     f(oai, ant, srv)

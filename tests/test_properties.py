@@ -138,7 +138,8 @@ def test_one_request_one_entry(server, tmp_path):
     @scaled(30)
     @given(specs(any_bodies), st.randoms(use_true_random=False))
     def prop(spec, r):
-        enable_cachy(cache_dir=tmp_path/str(next(n)), doms=('127.0.0.1',))
+        (d := tmp_path/str(next(n))).mkdir()
+        enable_cachy(cache_dir=d, doms=('127.0.0.1',))
         try:
             n0 = server.total
             a = c.send(request(spec, base=server.url))
@@ -756,6 +757,7 @@ def test_appended_bytes_cost_no_hit(server, tmp_path):
     @given(st.lists(bodies, min_size=1, max_size=3), tails)
     def prop(bs, ps):
         d,url = tmp_path/str(next(n)),server.url+'/stable/props'
+        d.mkdir()
         enable_cachy(cache_dir=d, doms=('127.0.0.1',))
         try:
             for b in bs: c.post(url, json=b)

@@ -104,7 +104,7 @@ print((socket.getaddrinfo, socket.socket.connect) == (gai, connect), leaked)
     assert srv.count('/stable/a') == 1
 
 def test_seal_message_says_how_to_record(tmp_path):
-    "The refusal at the socket names the host and the setting that sealed the run"
+    "The refusal at the socket names the host, and, since cachy cannot record what an unpatched client sends, how to let it out live"
     r = py(_tripwire + '''
 enable_cachy(cache_dir=sys.argv[1], offline=True)
 try: socket.create_connection(('api.x.ai', 443))
@@ -113,7 +113,7 @@ print(leaked)
 ''', tmp_path)
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() == ['cachy (offline): getaddrinfo for api.x.ai:443 refused at the socket: offline mode lets nothing out but to loopback hosts, whatever the client.',
-                                     "To record it, run this call once with network access in record mode: call enable_cachy(offline=False, mode='record').", '[]']
+                                     "cachy cannot record it; to send it live, leave offline mode: call enable_cachy(offline=False).", '[]']
 
 def test_patched_clients_refuse_in_send_as_before(proxy, tmp_path):
     "Offline, a patched client still raises its own ReplayMiss in send, naming the request, not the socket"
