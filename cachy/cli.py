@@ -281,6 +281,8 @@ def _replayable(fs):
     return replayable(fs)
 
 # %% ../nbs/02_cli.ipynb #1ffc95de
+_unended = "no newline at the end (harmless: cachy reads the line, and ends it before it next writes)"
+
 def _problems(lines):
     "`(line number, message, whether it fails the check)` for what is wrong in `lines`, `(number, line, ended)` triples"
     res,seen = [],{}
@@ -290,9 +292,10 @@ def _problems(lines):
         r = _loads(l)
         if r is None: res.append((i, 'damaged: not JSON', True))
         elif not is_record(r): res.append((i, 'damaged: not a cachy record', True))
-        elif not ended: res.append((i, 'no newline at the end: cachy skips this line until it next writes', True))
         elif 'frames' in r and not _replayable(r['frames']): res.append((i, 'damaged: a WebSocket turn whose frames cannot be replayed', True))
-        else: seen.setdefault(r['key'], []).append((i, re.sub(rb'"took": [0-9.e+-]+, ', b'', l)))
+        else:
+            if not ended: res.append((i, _unended, False))
+            seen.setdefault(r['key'], []).append((i, re.sub(rb'"took": [0-9.e+-]+, ', b'', l)))
         if isinstance(r, dict) and isinstance(u := r.get('url'), str):
             if ps := secret_query(u): res.append((i, f"the URL carries a credential: {', '.join(ps)}", True))
             if userinfo(u): res.append((i, "the URL carries a user name or password", True))

@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.index]  # a virtual environment inst
 
 root = Path(__file__).resolve().parent.parent
 vdir = cache_dir()/f'legacy-{hashlib.sha256(str(root).encode()).hexdigest()[:12]}'
-reqs = ['openai>=2,<3', 'anthropic<1', 'pytest']
+reqs = ['openai>=2,<3', 'anthropic<1', 'pytest', 'hypothesis']
 mods = ['tests/test_sdks.py', 'tests/test_modes.py']
 
 def _build():

@@ -101,6 +101,7 @@ from helpers import ours
 enable_cachy(cache_dir=sys.argv[1], doms=ours)
 with httpx.Client() as c:
     for i in range(25): c.post(sys.argv[2]+'/stable/x', json={'n': sys.argv[3], 'i': i, 'pad': 'x'*50_000})'''
+    for n in range(4): (tmp_path/f'c{n}').mkdir()
     ps = [subprocess.Popen([sys.executable, '-c', code, str(tmp_path/f'c{n}'), srv.url, str(n)], env=py.__globals__['child_env'](CACHY_LOG=str(log))) for n in range(4)]
     assert [p.wait(timeout=120) for p in ps] == [0]*4
     ls = lines(log)

@@ -91,7 +91,7 @@ def test_summary_reads_in_a_notebook(srv, tmp_path, oai):
     oai.chat.completions.create(model='gpt-x', messages=msgs('once'))
     s = repr(cachy_stats())
     assert s.startswith('cachy: ') and s.endswith(f"; {tmp_path/'cachy.jsonl'}")
-    assert re.search(r'\d+ recorded, \d+ miss', s)
+    assert re.search(r'[\d,]+ recorded, [\d,]+ miss', s)
 
 def test_odd_figures_never_break_stats(srv, on, cached, oai, capsys):
     "A record whose took or usage is not a figure (a string, a list, an endless number: a hand edit, a merge) is hit, and cachy_stats() and the debug line still read"

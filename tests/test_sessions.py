@@ -154,8 +154,9 @@ with connect({ws.url!r}+'/echo') as c:
     c.send(json.dumps({{'q': 'hi', 'meta': {{'nonce': sys.argv[3]}}}}))
     print(c.recv())
 '''
+    (tmp_path/'x').mkdir()
     outs = [py(code, tmp_path/'x', m, n) for m,n in (('record', 'n1'), ('replay', 'n2'))]
-    assert all(o.returncode == 0 for o in outs), outs[1].stderr
+    assert [o.returncode for o in outs] == [0, 0], outs[0].stderr + outs[1].stderr
     assert outs[0].stdout == outs[1].stdout
 
 # 3. Record mode re-runs: answered from the file, continued live where they diverge
