@@ -55,7 +55,7 @@ def sdk_table():
     sdks = ['| SDK | version | sends through | sync | async | stream |', '|---|---|---|:-:|:-:|:-:|',
             *[f'| {s} | {v} | {t} | {mark(w,"sync")} | {mark(w,"async")} | {mark(w,"stream")} |' for s,v,t,w in _rows(None)]]
     if not (fws := [r for r in _rows('framework') if r[3]]): return '\n'.join(sdks)
-    return '\n'.join([*sdks, '', 'Frameworks: one agent run with a tool each, recorded, then replayed in a fresh process with `CACHY_OFFLINE=1` and no request:', '',
+    return '\n'.join([*sdks, '', 'Frameworks, one agent run with a tool each, replayed offline in a fresh process with no request:', '',
         '| framework | version | calls sent by | runs replayed offline |', '|---|---|---|---|',
         *[f'| {s} | {v} | {t} | {", ".join(w)} |' for s,v,t,w in fws]])
 
