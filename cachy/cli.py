@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 from . import __version__
-from .answer import events,has_prices,price,saving
+from .answer import events,has_prices,price,saving,_loads
 from .creds import secret_name,secret_query,secret_values_in,userinfo
 from .explain import path_keys,plural,seconds,dollars
 from .store import Store,cache_file,is_record,open_regular,_bom
@@ -95,12 +95,6 @@ def main(argv=None):
     except OSError as e:
         print(f"cachy: {e}", file=sys.stderr)
         return 2
-
-# %% ../nbs/02_cli.ipynb #03d82d81
-def _loads(s):
-    "`s` parsed as JSON, or `None`"
-    try: return json.loads(s)
-    except (ValueError, TypeError, RecursionError): return None
 
 # %% ../nbs/02_cli.ipynb #12917fed
 def _is_sse(r):

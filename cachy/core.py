@@ -26,14 +26,14 @@ from fastcore.meta import delegates
 from . import answer
 from .creds import secret_params,secret_param,secret_name
 from .key import (_url,key_hdrs,_since_key2,_hval,_hdr_names,_read_hdrs,_names,_heads,_key_headers,_boundary,
-    ignore_fields,_drop,_content,_num,_link_keys,_link_types,_links,_decode,_json,_canon,_text,_body,_rx,_folders,
+    ignore_fields,_drop,_content,_num,_link_keys,_link_types,_links,_decode,_json,_canon,_text,_body,_re,_folders,
     _fold,_ipykernel,_ipython_input,_cell_in,_input_in,_frame,_at_line,_repr_addr,_module_from,_var_folders,_tmp,
     norm_pats,_default_pats,_path_head,_path_seg,_frame_line,_key2_pats,_norm,_stream_paths,_streams,_hdr_lines,_hash,
     _key_version,_key,_added_pats,_key2)
 from .streams import (_Body,_unfinished,_behind,in_thread,_grace,behind,_finish_by,_ending,_tasks,in_task,
     at_loop_end,abehind,finish_on_loop,_TeeBase,_cut,_tee_classes,running_loop,_exit_wait,_finish_streams,_tees,
     settled,asettled)
-from .store import Store,cache_file,warn
+from .store import Store,cache_file,warn,warn_once
 from .legacy import earlier_keys,model_of,same_model
 from .explain import sketch,closest,alike,hidden,plural,seconds,dollars
 
@@ -306,17 +306,12 @@ def _listed(ds, n=5):
 def _compared(store, ks, req):
     "What the closest of the entries `ks` of `store` (recorded for the method and URL of `req`) says of why `req` missed"
     best = closest([(k,s) for k in ks if isinstance(s := (store.get(k) or {}).get('req'), dict)], _payload(req), _key_headers(req), _streams(req, _json(req)), _norm)
-    if best is None: return f"{_are(len(ks), 'entry is', 'entries are')} recorded for this method and URL, by an earlier cachy that kept no sketch of the request."
+    if best is None: return f"{plural(len(ks), 'entry is', 'entries are')} recorded for this method and URL, by an earlier cachy that kept no sketch of the request."
     k,ds = best
     which = "the one entry" if len(ks) == 1 else f"the closest of the {len(ks)} entries"
     if not ds: return (f"It matches {which} recorded for this method and URL (key {k}) in every part kept: "
                        "the key may have been made under other settings (norm_pats, ignore_fields, key_hdrs).")
     return f"Compared with {which} recorded for this method and URL (key {k}), it differs in:" + _listed(ds)
-
-# %% ../nbs/00_core.ipynb #9560ac21
-def _are(n, one, many):
-    "`1 entry is`, `2 entries are`"
-    return f"{n:,} {one if n == 1 else many}"
 
 # %% ../nbs/00_core.ipynb #5d0dc19c
 def _short(a, b):
@@ -402,7 +397,7 @@ def _shown(req):
     return _norm(_text(req, None))
 
 # %% ../nbs/00_core.ipynb #9ecf400b
-_logged,_unlogged = {'miss', 'replay_failure', 'pass'},set()
+_logged = {'miss', 'replay_failure', 'pass'}
 
 def _log(what, key, req, why=''):
     "Append a line about `req`, which missed (`what`) with `key` or passed (`why`), to the file `CACHY_LOG` names, if set, as pycachy did; never a credential"
@@ -417,7 +412,7 @@ def _log(what, key, req, why=''):
         try: os.write(fd, (json.dumps(rec)+'\n').encode())
         finally: os.close(fd)
     except OSError as e:
-        if path not in _unlogged: _unlogged.add(path); warn(f"cachy: cannot write to CACHY_LOG {path} ({e}); misses are not logged")
+        warn_once(('CACHY_LOG', path), f"cachy: cannot write to CACHY_LOG {path} ({e}); misses are not logged")
 
 # %% ../nbs/00_core.ipynb #4b0c8a39
 def _asked(js):
@@ -648,16 +643,12 @@ def _lookup(c, req, sent=None):
     return key,None,seq
 
 # %% ../nbs/00_core.ipynb #3ec636f7
-_warned = set()
-
 def _write(store, rec, replace=False):
     "Append `rec` to `store`: `True` if written, `False` if its key was there, `None` if it could not be"
     try: return store.put(rec, replace=replace)
     except Exception as e:
-        if store.path not in _warned:
-            _warned.add(store.path)
-            what = 'cannot read' if store.err else 'could not write'
-            warn(f"cachy: {what} {store.path} ({e}); responses are not being recorded")
+        what = 'cannot read' if store.err else 'could not write'
+        warn_once(store.path, f"cachy: {what} {store.path} ({e}); responses are not being recorded")
 
 # %% ../nbs/00_core.ipynb #1f8a7b92
 def _unsaved(status, headers, raw):
@@ -703,7 +694,7 @@ def _asked_model(req):
     try: js = json.loads(_content(req)) if 'json' in req.headers.get('content-type', '') else None
     except (ValueError, RecursionError): js = None
     if isinstance(js, dict) and isinstance(m := js.get('model'), str): return m
-    return m[1] if (m := _rx(r'/models/([^/:]+):').search(req.url.path)) else None
+    return m[1] if (m := _re(r'/models/([^/:]+):').search(req.url.path)) else None
 
 # %% ../nbs/00_core.ipynb #afa5ee13
 _every_call = {'anthropic-version'}
@@ -770,7 +761,7 @@ class _Recording:
         try: _save(self.c, self.key, self.req, status, headers, raw, self.seq, took)
         except Exception as e:
             self.skip(f"recording it failed: {e!r}")
-            if 'record' not in _warned: _warned.add('record'); warn(f"cachy: could not record a response ({e!r}); the call itself is not affected")
+            warn_once('record', f"cachy: could not record a response ({e!r}); the call itself is not affected")
     def skip(self, why): _note(self.c.debug, 'unrecorded', self.key, self.req, why)
     def body(self, status, headers): return _Body(partial(self, status, headers), self.skip, self.key)
 
@@ -1017,9 +1008,7 @@ def _default_doms():
 def _announce(c):
     "Warn if the file of configuration `c` cannot be read; with `debug`, say which file is used"
     s = c.store
-    if s.err and s.path not in _warned:
-        _warned.add(s.path)
-        warn(f"cachy: cannot read {s.path} ({s.err}); calls go " + ("nowhere: replay mode" if c.mode == 'replay' else "live and are not recorded"))
+    if s.err: warn_once(s.path, f"cachy: cannot read {s.path} ({s.err}); calls go " + ("nowhere: replay mode" if c.mode == 'replay' else "live and are not recorded"))
     if c.debug and not s.err:
         print(f"cachy ON {c.mode}{' (offline)' if c.offline else ''}: {s.path}, " + (plural(len(s), 'entry', 'entries') if s.path.exists() else "a new file, made on the first recording"))
 

@@ -13,9 +13,9 @@ from collections import deque
 from difflib import SequenceMatcher
 from functools import cache,lru_cache
 from .creds import secret_name
+from .answer import _re
 
 # %% ../nbs/05_explain.ipynb #834f7d24
-_re = cache(re.compile)
 _name = r'[A-Za-z_][\w-]*'
 
 def _step(i, k):

@@ -12,6 +12,8 @@ import hashlib,json,re,zlib
 from functools import cache
 from urllib.parse import urlencode
 from .creds import secret_param,listed
+from .answer import _re
+from .explain import _canon
 
 # %% ../nbs/10_key.ipynb #9b8a8b62
 def _url(req, key=False, drop=secret_param):
@@ -133,8 +135,6 @@ def _json(req, key2=False, hs=None):
     o.pop('prompt_cache_key', None)
     return _links(o, {}) if b'tool' in c or b'unction' in c else o
 
-_canon = json.JSONEncoder(sort_keys=True, separators=(',',':'), ensure_ascii=False).encode
-
 # %% ../nbs/10_key.ipynb #3a8c1e46
 def _text(req, js, key2=False):
     "The body of `req` as text for its key, given its JSON `js` (from `_json`): `js` dumped canonically, else the content with a constant multipart boundary"
@@ -147,9 +147,6 @@ def _body(req, key2=False):
     "The body of `req` (read) as text, normalised so that equal requests give equal text"
     return _text(req, _json(req, key2), key2)
 
-# %% ../nbs/10_key.ipynb #3c2d6e84
-_rx = cache(re.compile)
-
 # %% ../nbs/10_key.ipynb #22f1a018
 _folders = ((r'^(?:.*?[\\/])?(?:site|dist)-packages(?=[\\/])', '<site-packages>'),
             (r'^(?:.*?[\\/])?(?:lib[\\/]+python3\.\d+|Python3\d+[\\/]+Lib)(?=[\\/])', '<stdlib>'),
@@ -157,7 +154,7 @@ _folders = ((r'^(?:.*?[\\/])?(?:site|dist)-packages(?=[\\/])', '<site-packages>'
 
 def _fold(p):
     "Path `p`, of a traceback's frame or a repr, with the folders that differ between machines named: installed packages, the standard library, a home folder"
-    for pat,rep in _folders: p = _rx(pat).sub(rep, p, 1)
+    for pat,rep in _folders: p = _re(pat).sub(rep, p, 1)
     return p
 
 # %% ../nbs/10_key.ipynb #f644493b
@@ -190,7 +187,7 @@ def _norm(s, pats=None):
     "`s` with each pattern of `pats` (default `norm_pats`) replaced, but those whose literal `s` lacks"
     for p in norm_pats if pats is None else pats:
         lit = p[2] if len(p) > 2 else ''
-        if (lit in s) if lit.__class__ is str else any(map(s.__contains__, lit)): s = _rx(p[0]).sub(p[1], s)
+        if (lit in s) if lit.__class__ is str else any(map(s.__contains__, lit)): s = _re(p[0]).sub(p[1], s)
     return s
 
 # %% ../nbs/10_key.ipynb #a12d0b0b

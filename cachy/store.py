@@ -45,6 +45,15 @@ def warn(msg):
     while f is not None and f.f_code.co_filename.startswith(libs): f,n = f.f_back,n+1
     warnings.warn(msg, stacklevel=n if f is not None else 2)
 
+# %% ../nbs/01_store.ipynb #75259f20
+_warned = set()
+
+def warn_once(tag, msg):
+    "`warn(msg)` the first time `tag` is given, and never again in this process"
+    if tag in _warned: return
+    _warned.add(tag)
+    warn(msg)
+
 # %% ../nbs/01_store.ipynb #6f3d9a1e
 _kinds = [(stat.S_ISDIR, 'a folder'), (stat.S_ISFIFO, 'a FIFO'), (stat.S_ISCHR, 'a device'), (stat.S_ISBLK, 'a device'), (stat.S_ISSOCK, 'a socket')]
 
