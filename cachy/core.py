@@ -27,11 +27,11 @@ from . import answer
 from .creds import secret_params,secret_param,secret_name
 from .key import (_url,key_hdrs,_since_key2,_hval,_hdr_names,_read_hdrs,_names,_heads,_key_headers,_boundary,
     ignore_fields,_drop,_content,_num,_link_keys,_link_types,_links,_decode,_json,_canon,_text,_body,_re,_folders,
-    _fold,_ipykernel,_ipython_input,_cell_in,_input_in,_frame,_at_line,_repr_addr,_module_from,_var_folders,_tmp,
+    _portable,_ipykernel,_ipython_input,_cell_in,_input_in,_frame,_at_line,_repr_addr,_module_from,_var_folders,_tmp,
     norm_pats,_default_pats,_path_head,_path_seg,_frame_line,_key2_pats,_norm,_stream_paths,_streams,_hdr_lines,_hash,
     _key_version,_key,_added_pats,_key2)
 from .streams import (_Body,_unfinished,_behind,in_thread,_grace,behind,_finish_by,_ending,_tasks,in_task,
-    at_loop_end,abehind,finish_on_loop,_TeeBase,_cut,_tee_classes,running_loop,_exit_wait,_finish_streams,_tees,
+    at_loop_end,abehind,finish_on_loop,_TeeBase,_shut,_tee_classes,running_loop,_exit_wait,_finish_streams,_tees,
     settled,asettled)
 from .store import Store,cache_file,warn,warn_once
 from .legacy import earlier_keys,model_of,same_model
@@ -69,7 +69,7 @@ def disable_cachy():
     _cfg = None
     _unpatch()
     _seal(False)
-    if _hook in sys.meta_path: sys.meta_path.remove(_hook)
+    if _import_hook in sys.meta_path: sys.meta_path.remove(_import_hook)
 
 # %% ../nbs/00_core.ipynb #30826243
 @contextmanager
@@ -464,7 +464,7 @@ def _said(t, n):
     return 'saved ' + ', '.join(said) if said else ''
 
 # %% ../nbs/00_core.ipynb #9e5f3d84
-def _usd(priced):
+def _price_sum(priced):
     "The estimated price of the tokens in `priced`, `(model, input, output, cached, written)` → hits; `None` if none is known"
     ps = [(p, n) for (m,*ts),n in priced if (p := answer.price(m, *ts)) is not None]
     return sum(p*n for p,n in ps) if ps else None
@@ -479,7 +479,7 @@ def _saved(hits):
         if (f := _known.get((store, k))) is None: f = _known[store, k] = answer.saving(store.get(k, whole=False) or {})
         s,n = s+f[0]*h,n+f[1]*h
         if f[2]: priced[f[2]] += h
-    return dict(saved_s=round(s, 3), saved_tokens=n, saved_usd=_usd(priced.items()))
+    return dict(saved_s=round(s, 3), saved_tokens=n, saved_usd=_price_sum(priced.items()))
 
 # %% ../nbs/00_core.ipynb #5d9b2e17
 def summary(st):
@@ -902,13 +902,13 @@ class _Hook(importlib.abc.MetaPathFinder):
         return spec
 
 # %% ../nbs/00_core.ipynb #6b4c3d79
-_hook = _Hook()
+_import_hook = _Hook()
 
 def _patch_all():
     "Patch every target module loaded, and the others when they are imported"
     for m in dict.fromkeys(t[0] for t in _targets):
         if m in sys.modules: _patch(m)
-    if _hook not in sys.meta_path: sys.meta_path.insert(0, _hook)
+    if _import_hook not in sys.meta_path: sys.meta_path.insert(0, _import_hook)
     _seal(_cfg is not None and _cfg.offline)
 
 # %% ../nbs/00_core.ipynb #bf12d596

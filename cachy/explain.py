@@ -111,7 +111,7 @@ def _kids(p, v):
     return [(f'{p}[{i}]', i, x) for i,x in enumerate(v)] if isinstance(v, list) else []
 
 # %% ../nbs/05_explain.ipynb #444ee1cc
-def _hash(p, v, kids, hs, norm=str):
+def _node_hash(p, v, kids, hs, norm=str):
     "SHA-256 of path `p` and value `v`: of the hashes `hs` of its members `kids` (from `_kids`), for an object or a list; else of `v`, a string after `norm`"
     if isinstance(v, dict): b = b'{' + b''.join(hs[q] for q,_,_ in sorted(kids, key=lambda c: c[1]))
     elif isinstance(v, list): b = b'[' + b''.join(hs[q] for q,_,_ in kids)
@@ -121,13 +121,13 @@ def _hash(p, v, kids, hs, norm=str):
 
 # %% ../nbs/05_explain.ipynb #528d1f97
 def _hashes(v, norm=str):
-    "`(hashes, members)`: `{path: hash}` of every node of `v`, each made from its members' (`_hash`), and `{path: paths of its members}` of each object or list"
+    "`(hashes, members)`: `{path: hash}` of every node of `v`, each made from its members' (`_node_hash`), and `{path: paths of its members}` of each object or list"
     hs,ms = {},{}
     def walk(p, v):
         kids = _kids(p, v)
         if kids: ms[p] = [q for q,_,_ in kids]
         for q,_,x in kids: walk(q, x)
-        hs[p] = _hash(p, v, kids, hs, norm)
+        hs[p] = _node_hash(p, v, kids, hs, norm)
     walk('', v)
     return hs,ms
 
@@ -216,7 +216,7 @@ def _deep(rec, body, hs, norm=str):
         new = [c for c in kids if _token(hs[c[0]]) not in vals]
         if not new: return None if gone else res.append((p, v, 'fewer'))
         old = kids[:new[0][1]] if isinstance(v, list) else [c for c in kids if c not in new]
-        if _token(_hash(p, v, old, hs, norm)) in vals: return res.extend((q, x, 'added') for q,_,x in (kids[len(old):] if isinstance(v, list) else new))
+        if _token(_node_hash(p, v, old, hs, norm)) in vals: return res.extend((q, x, 'added') for q,_,x in (kids[len(old):] if isinstance(v, list) else new))
         for q,_,x in new: walk(q, x)
     if _token(hs['']) not in vals: walk('', body)
     return res

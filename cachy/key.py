@@ -152,7 +152,7 @@ _folders = ((r'^(?:.*?[\\/])?(?:site|dist)-packages(?=[\\/])', '<site-packages>'
             (r'^(?:.*?[\\/])?(?:lib[\\/]+python3\.\d+|Python3\d+[\\/]+Lib)(?=[\\/])', '<stdlib>'),
             (r'^(?:/home/[^\\/]+|/Users/[^\\/]+|[A-Za-z]:[\\/]+Users[\\/]+[^\\/]+|/root)(?=[\\/])', '~'))
 
-def _fold(p):
+def _portable(p):
     "Path `p`, of a traceback's frame or a repr, with the folders that differ between machines named: installed packages, the standard library, a home folder"
     for pat,rep in _folders: p = _re(pat).sub(rep, p, 1)
     return p
@@ -162,11 +162,11 @@ _ipykernel = (r'ipykernel_\d+([\\/]+)\d+\.py', r'ipykernel_N\1N.py', 'ipykernel_
 _ipython_input = (r'<ipython-input-\d+-[0-9a-f]+>', '<ipython-input>', '<ipython-input-')
 _cell_in = (r'Cell In\[\d+\], line \d+', 'Cell In[N], line N', 'Cell In[')
 _input_in = (r'Input In \[\d+\], in <cell line: \d+>', 'Input In [N], in <cell line: N>', 'Input In [')
-_frame = (r'''([Ff]ile \\?")([^"\n]{1,400}?)(\\?", line )\d+''', lambda m: f'{m[1]}{_fold(m[2])}{m[3]}N', '", line ')
+_frame = (r'''([Ff]ile \\?")([^"\n]{1,400}?)(\\?", line )\d+''', lambda m: f'{m[1]}{_portable(m[2])}{m[3]}N', '", line ')
 _at_line = (r'''((?:^|(?<=File )|(?<=\\n)|(?<=[\n"]))[ \t]*)((?:[^\s"'<>|*?\\]|\\\\|\\(?![nrtu"\\])){1,400}?\.pyx?):\d+(?=, in\b|: )''',
-            lambda m: f'{m[1]}{_fold(m[2])}:N', '.py:')
+            lambda m: f'{m[1]}{_portable(m[2])}:N', '.py:')
 _repr_addr = (r'\bat 0x[0-9a-fA-F]{6,16}\b(?=>|, file )', 'at 0xADDR', 'at 0x')
-_module_from = (r"""(' from ')([^'\n]{1,400}?)('>)""", lambda m: f'{m[1]}{_fold(m[2])}{m[3]}', "' from '")
+_module_from = (r"""(' from ')([^'\n]{1,400}?)('>)""", lambda m: f'{m[1]}{_portable(m[2])}{m[3]}', "' from '")
 _var_folders = (r'/var/folders/[\w-]+/[\w-]+/T/', '/tmp/', '/var/folders/')
 _tmp = (r'/tmp/tmp[\w-]{6,}', '/tmp/tmpX', '/tmp/tmp')
 norm_pats = [_ipykernel, _ipython_input, _cell_in, _input_in, _frame, _at_line, _repr_addr, _module_from, _var_folders, _tmp]

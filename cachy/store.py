@@ -340,7 +340,7 @@ def find(self:Store, key, whole=True):
     return self.get(key, whole)
 
 # %% ../nbs/01_store.ipynb #3a9c4f70
-def _tmp(path, pid='*'):
+def _tmp_file(path, pid='*'):
     "The temporary file that `compact` in process `pid` writes beside `path` (a pattern for any process)"
     return path.with_name(f'.{path.name}.{pid}.tmp')
 
@@ -348,7 +348,7 @@ def _tmp(path, pid='*'):
 def _sweep(path):
     "Remove the temporary files of `compact`s that were killed, beside the file `path` leads to; only under the lock"
     real = Path(os.path.realpath(path))
-    for t in real.parent.glob(_tmp(Path(glob.escape(real.name))).name): t.unlink(missing_ok=True)
+    for t in real.parent.glob(_tmp_file(Path(glob.escape(real.name))).name): t.unlink(missing_ok=True)
 
 # %% ../nbs/01_store.ipynb #60042e8f
 @patch
@@ -392,7 +392,7 @@ def keys_for(self:Store, method, url):
 # %% ../nbs/01_store.ipynb #2f2056ed
 def _replace(path, pieces, old):
     "Write `pieces` to `path` atomically, through a temporary file beside it, unless they are `old`, what `path` holds"
-    tmp = _tmp(path, os.getpid())
+    tmp = _tmp_file(path, os.getpid())
     try:
         with open(tmp, 'wb') as f:
             for b in pieces: f.write(b)

@@ -121,9 +121,9 @@ class _TeeBase:
     def abort(self):
         "At exit, cut the connection under a read still waiting, so that it fails at once"
         ns = self.res.extensions.get('network_stream')
-        _cut(ns and ns.get_extra_info('socket'))
+        _shut(ns and ns.get_extra_info('socket'))
 
-def _cut(sock):
+def _shut(sock):
     "Shut socket `sock` (if any) down both ways: a read waiting on it returns"
     try: sock.shutdown(socket.SHUT_RDWR)
     except Exception: pass
