@@ -127,9 +127,9 @@ def requests_send(orig):
         if (u := _httpx_url(request.url)) is None or not ours_at(request.method, u): return live()
         body = _bytes(request.body)
         req = _mirror(request.method, u, request.headers, body or b'')
-        def finish(res, keep):
-            if stream: _RawTee(res.raw, keep.body(res.status_code, res.headers))
-            else: keep(res.status_code, res.headers, res.content)
+        def finish(res, record):
+            if stream: _RawTee(res.raw, record.body(res.status_code, res.headers))
+            else: record(res.status_code, res.headers, res.content)
             return res
         return handle(req, stream, lambda: body, live, lambda rec: self.build_response(request, _raw(replay(rec, req))), finish)
     return send
@@ -286,12 +286,12 @@ def aiohttp_request(orig):
         except Exception: req,body = _mirror(method, u[1], (), b''),None
         async def read(): return body if _opt(self, kw, 'auto_decompress') else None
         async def reply(rec): return await _raise_for(self, _replay_class()(replay(rec, req), req), kw)
-        async def finish(res, keep):
+        async def finish(res, record):
             if _streams(req, _json(req)):
-                res.content = await _ContentTee(res.content, keep.body(res.status, res.headers), res).guarded()
+                res.content = await _ContentTee(res.content, record.body(res.status, res.headers), res).guarded()
                 return res
             raw = await res.read()
-            keep(res.status, res.headers, raw)
+            record(res.status, res.headers, raw)
             res.content = _reader(raw)
             return res
         return await ahandle(req, None, read, live, reply, finish)
@@ -330,11 +330,11 @@ def botocore_send(orig):
             r = _aws_response(replay(rec, req), request.url)
             if not s: r.content
             return r
-        def finish(res, keep):
+        def finish(res, record):
             st,hs = res.status_code,res.headers
-            if hs.get('content-encoding', 'identity').lower() not in ('', 'identity'): keep.body(st, hs).fail("it was sent compressed")
-            elif s and st < 300: _RawTee(res.raw, keep.body(st, hs))
-            else: keep(st, hs, res.content)
+            if hs.get('content-encoding', 'identity').lower() not in ('', 'identity'): record.body(st, hs).fail("it was sent compressed")
+            elif s and st < 300: _RawTee(res.raw, record.body(st, hs))
+            else: record(st, hs, res.content)
             return res
         return handle(req, s, lambda: body, lambda: orig(self, request), reply, finish)
     return send
@@ -416,8 +416,8 @@ def lm15_stream(orig):
         if (u := _httpx_url(request.url)) is None or not ours_at(request.method, u): return orig(self, request)
         try: req,body = _lm15_mirror(request, u)
         except Exception: return orig(self, request)
-        def finish(res, keep):
-            _ChunkTee(res, keep.body(res.status, httpx.Headers(res.headers)))
+        def finish(res, record):
+            _ChunkTee(res, record.body(res.status, httpx.Headers(res.headers)))
             return res
         return handle(req, None, lambda: body, lambda: orig(self, request), lambda rec: _lm15_response(cls, replay(rec, req), False), finish)
     return stream
@@ -432,8 +432,8 @@ def lm15_astream(orig):
         except Exception: return await orig(self, request)
         async def read(): return body
         async def reply(rec): return _lm15_response(cls, replay(rec, req), True)
-        async def finish(res, keep):
-            _AChunkTee(res, keep.body(res.status, httpx.Headers(res.headers)))
+        async def finish(res, record):
+            _AChunkTee(res, record.body(res.status, httpx.Headers(res.headers)))
             return res
         return await ahandle(req, None, read, lambda: orig(self, request), reply, finish)
     return _do_stream

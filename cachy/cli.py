@@ -337,14 +337,14 @@ def _run_used(cmd):
       usage='cachy prune [-h] [--cache-dir DIR] -- CMD [ARGS ...]', rest=True)
 def _do_prune(args):
     p = _path(args.cache_dir)
-    keep,rc = _run_used(args.cmd)
+    used,rc = _run_used(args.cmd)
     c = shlex.join(args.cmd)
     if rc:
         print(f"cachy prune: {c} exited with {rc}; nothing removed", file=sys.stderr)
         return rc if rc > 0 else 128-rc
     s = Store(p)
-    if len(s) and not keep & set(s): raise _Fail(f"cachy prune: {c} used none of the {plural(len(s), 'entry', 'entries')} in {p}; nothing removed", 1)
-    r = s.compact(keep=keep)
+    if len(s) and not used & set(s): raise _Fail(f"cachy prune: {c} used none of the {plural(len(s), 'entry', 'entries')} in {p}; nothing removed", 1)
+    r = s.compact(keep=used)
     (e0,e1),(b0,b1) = r['entries'],r['bytes']
     print(f"cachy prune: removed {plural(e0-e1, 'entry', 'entries')} ({plural(b0-b1, 'byte')}); {plural(e1, 'entry', 'entries')} left in {p}")
     return 0

@@ -103,7 +103,7 @@ class TelemetryBlocked(Exception):
 # %% ../nbs/00_core.ipynb #eb4ed971
 def cachy_stats():
     "What cachy did in this process: counts, the hosts it let through live (`passed`), what its hits saved, and the file"
-    with _clock:
+    with _count_lock:
         st = {k:_counts[k] for k in ('hit','miss','recorded','pass','replay_failure')} | dict(passed=dict(_passed.most_common()))
         hits = list(_hits.items())
     return _Stats(st | _saved(hits) | dict(file=_cfg and str(_cfg.store.path)))
@@ -207,8 +207,8 @@ def _prune(o):
     "`o` with each object whose type `resp_keep` names pruned to the fields it lists"
     if isinstance(o, list): return [_prune(v) for v in o]
     if not isinstance(o, dict): return o
-    keep = resp_keep.get(t) if resp_keep and isinstance(t := o.get('object'), str) else None
-    return {k:_prune(v) for k,v in o.items() if not keep or k in keep}
+    fields = resp_keep.get(t) if resp_keep and isinstance(t := o.get('object'), str) else None
+    return {k:_prune(v) for k,v in o.items() if not fields or k in fields}
 
 # %% ../nbs/00_core.ipynb #5c8d0e62
 def _typed(s):
@@ -335,9 +335,9 @@ def _others(store, req, most=500):
 def _elsewhere(store, req):
     "Why `req` missed, when nothing is recorded for its method and URL: what the entry of its method at another URL most like it says, if it is like it"
     cands = {k:(w,s) for k,w,s in _others(store, req)}
-    body,hdrs,stream = _payload(req),_key_headers(req),_streams(req, _json(req))
-    best = closest([(k,s) for k,(_,s) in cands.items()], body, hdrs, stream, _norm)
-    if best is None or alike(cands[best[0]][1], body, hdrs, stream, _norm) < 0.5: return _unmatched(store)
+    body,key_hs,stream = _payload(req),_key_headers(req),_streams(req, _json(req))
+    best = closest([(k,s) for k,(_,s) in cands.items()], body, key_hs, stream, _norm)
+    if best is None or alike(cands[best[0]][1], body, key_hs, stream, _norm) < 0.5: return _unmatched(store)
     k,ds = best
     url = _listed([('URL', *_short(cands[k][0], _url(req)))])
     if not ds: return (f"Nothing is recorded for this method and URL, but the same request is, for another URL (key {k}): the URL changed.{url}\n"
@@ -433,12 +433,12 @@ def _brief(req):
     return ''.join(f' {x}' for x in (m if isinstance(m, str) else None, p and repr(p if len(p) <= 30 else p[:30]+'…')) if x)
 
 # %% ../nbs/00_core.ipynb #7e3f1d62
-_counts,_passed,_hits,_clock = Counter(),Counter(),Counter(),threading.Lock()
+_counts,_passed,_hits,_count_lock = Counter(),Counter(),Counter(),threading.Lock()
 _labels = dict(hit='HIT', miss='MISS', replay_failure='MISS', unrecorded='NOT RECORDED', **{'pass':'PASS'})
 
 def _note(debug, what, key, req, why=''):
     "Count `what` happening to `req`, and print it if `debug`"
-    with _clock:
+    with _count_lock:
         _counts[what] += 1
         if what == 'pass': _passed[req.url.host] += 1
     if what in _logged: _log(what, key, req, why)
@@ -526,7 +526,7 @@ def _loopback(host):
     return a.is_loopback or a.version == 6 and a.ipv4_mapped is not None and a.ipv4_mapped.is_loopback
 
 # %% ../nbs/00_core.ipynb #7089c8e4
-def _ours(c, req):
+def _handles(c, req):
     "Whether cachy handles `req` under configuration `c`; `ReplayMiss` for a request offline mode may not let out"
     if c is None: return False
     u = req.url
@@ -543,7 +543,7 @@ def _ours(c, req):
 def _refuse(c, req, why, how):
     "What offline mode (configuration `c`) raises for `req`, which would go out because `why`: `TelemetryBlocked` for telemetry, else a `ReplayMiss` saying `how` to go on, counted as a replay failure"
     if _telemetry(req.url): return TelemetryBlocked(f"cachy (offline): {req.method} {_url(req)} is telemetry, which offline mode does not send (cachy never records it)")
-    with _clock: _counts['replay_failure'] += 1
+    with _count_lock: _counts['replay_failure'] += 1
     if c.debug: print(f"cachy REFUSED - {req.method} {_url(req)} ({why})")
     return _sealed(req, why, how)
 
@@ -553,7 +553,7 @@ _At = namedtuple('_At', 'method url')
 # %% ../nbs/00_core.ipynb #8af2f575
 def ours_at(method, url):
     "Whether cachy handles a request with `method` to `url` (an httpx URL), decided before its headers and body are read"
-    return _ours(_cfg, _At(method, url))
+    return _handles(_cfg, _At(method, url))
 
 # %% ../nbs/00_core.ipynb #e819d5bf
 _poll_posts = (':fetchPredictOperation',)
@@ -566,13 +566,18 @@ def _is_poll(req):
 # %% ../nbs/00_core.ipynb #6e1a9d42
 _polls = {}
 
-def _nth(key, restart=False):
-    "How many requests with `key` this process made, this one included; counted afresh from this one with `restart`, or with 'one-shot' if the last was a final first answer"
-    with _clock:
+def _nth(key):
+    "How many requests with `key` this process made since its sequence began, this one included"
+    with _count_lock:
         p = _polls.setdefault(key, [0, False])
-        if restart is True or restart and p[0] == 1 and not p[1]: p[0] = 0
         p[0] += 1
         return p[0]
+
+# %% ../nbs/00_core.ipynb #051b07af
+def _first(key):
+    "Begin the sequence of requests with `key` afresh at this one: 1"
+    with _count_lock: _polls.setdefault(key, [0, False])[0] = 1
+    return 1
 
 # %% ../nbs/00_core.ipynb #7b4c3d58
 def _seq_key(key, n):
@@ -600,11 +605,19 @@ def _poll(c, key, rec, req):
         rec,k = r,ki
     return k,rec,(key, n)
 
+# %% ../nbs/00_core.ipynb #4544893d
+def _renewed(key):
+    "The place of a request with `key` that refresh mode records: `_nth`, but afresh after a one-shot answer, a first answer that was final"
+    with _count_lock:
+        p = _polls.setdefault(key, [0, False])
+        p[0] = 1 if p[0] == 1 and not p[1] else p[0]+1
+        return p[0]
+
 # %% ../nbs/00_core.ipynb #0e7f6a81
 def _again(key, req):
     "In refresh mode: `(key, seq)` to record the live answer to `req`, whose key is `key`, under: the next poll's after an answer of a sequence"
     if not _is_poll(req): return key,None
-    n = _nth(key, restart='one-shot')
+    n = _renewed(key)
     return _seq_key(key, n) if n > 1 else key,(key, n)
 
 # %% ../nbs/00_core.ipynb #7a2c0f51
@@ -612,7 +625,7 @@ def _polled(req, status, headers, raw, seq):
     "The fields that place the answer `raw` to `req` in its sequence `seq`, `(first key, n)`: none for a one-shot answer"
     if seq is None: return {}
     busy = answer.unfinished(raw, status, headers.get('content-type', ''))
-    with _clock: _polls[seq[0]][1] = busy
+    with _count_lock: _polls[seq[0]][1] = busy
     return dict(seq=seq[1], polling=busy) if busy or seq[1] > 1 else {}
 
 # %% ../nbs/00_core.ipynb #5e7d1c0a
@@ -628,12 +641,12 @@ def _lookup(c, req, sent=None):
     key,seq = _key(req),None
     if c.mode != 'refresh':
         k,rec,how = key,c.store.find(key, whole=False),None
-        if rec is None and (old := _earlier(c, key, req, sent)): k,rec,how = old
+        if rec is None and (old := _legacy_hit(c, key, req, sent)): k,rec,how = old
         if rec is not None:
             if rec.get('seq'): k,rec,seq = _poll(c, k, rec, req)
             if rec is not None: return _hit(c, key, k, rec, req, seq, how)
             key = k
-        elif _is_poll(req): seq = key,_nth(key, restart=True)
+        elif _is_poll(req): seq = key,_first(key)
     if _telemetry(req.url): return _unkept(c, req)
     if c.mode == 'refresh': key,seq = _again(key, req)
     if c.mode == 'replay':
@@ -677,7 +690,7 @@ def _save(c, key, req, status, headers, raw, seq=None, took=None):
         _used(c.used, key)
 
 # %% ../nbs/00_core.ipynb #4f1e2a3b
-def _earlier_keys(req, sent, lengths):
+def _legacy_keys(req, sent, lengths):
     "`(key, how)` for each key an earlier cachy or pycachy gave `req` (`send` given `stream=sent`, or either flag), of the `lengths` wanted, the likeliest first"
     s,extra,ks = _streams(req, _json(req)),[p[:2] for p in _added_pats()],{}
     flags = dict.fromkeys((sent, s, not s))
@@ -713,10 +726,10 @@ def _refusal(req, rec, k):
     if (a := _asked_model(req)) and (m := model_of(txt)) and not same_model(a, m): return f"its answer is from model {m!r}, and this call asks for {a!r}"
 
 # %% ../nbs/00_core.ipynb #1209b47e
-def _earlier(c, key, req, sent=None):
+def _legacy_hit(c, key, req, sent=None):
     "`(earlier key, record, how)` for the record an earlier cachy or pycachy made for `req`, whose key is `key`, that may answer it, or `None`"
     if not (ls := c.store.lengths - {len(key)}): return None
-    for k,how in _earlier_keys(req, sent, ls):
+    for k,how in _legacy_keys(req, sent, ls):
         if (rec := c.store.get(k)) is not None and _refusal(req, rec, k) is None: return k,rec,how
 
 # %% ../nbs/00_core.ipynb #c590b80a
@@ -730,7 +743,7 @@ def _unmatched(store):
 def _refused(store, key, req):
     "What a replay miss says of each entry under a key an earlier cachy or pycachy gave `req` (whose key is `key`) that may not answer it"
     ls = store.lengths - {len(key)}
-    found = ((k, how, rec) for k,how in (_earlier_keys(req, None, ls) if ls else ()) if (rec := store.get(k)) is not None)
+    found = ((k, how, rec) for k,how in (_legacy_keys(req, None, ls) if ls else ()) if (rec := store.get(k)) is not None)
     return ''.join(f"\nAn entry that {how if how.startswith('pycachy') else 'an earlier cachy'} recorded for this call (key {k}) is not served: {why}."
                    for k,how,rec in found if (why := _refusal(req, rec, k)))
 
@@ -746,7 +759,7 @@ def _hit(c, key, k, rec, req, seq=None, how=None):
     "Count the hit of `req` (key `key`) on record `rec` under key `k`, found `how` if under an earlier key, which record mode copies to `key`"
     moved = bool(how) and not seq and c.mode == 'record' and _copy(c, key, req, rec)
     if moved: k = key
-    with _clock: _hits[c.store, k] += 1
+    with _count_lock: _hits[c.store, k] += 1
     if c.debug: _note(c.debug, 'hit', k, req, '; '.join(filter(None, (how, _said(*answer.saving(rec)[:2]), seq and f"poll {seq[1]}"))))
     else: _note(c.debug, 'hit', k, req)
     _used(c.used, k)
@@ -769,7 +782,7 @@ class _Recording:
 def _found(c, key, req):
     "The record of `req` (key `key`), counted as a hit rather than the miss it first was, or `None`"
     if (rec := c.store.find(key, whole=False)) is None: return None
-    with _clock: _counts['miss'] -= 1
+    with _count_lock: _counts['miss'] -= 1
     return _hit(c, key, key, rec, req)[1]
 
 def _waited(c, key, req):
@@ -784,7 +797,7 @@ async def _awaited(c, key, req):
 def handle(req, stream, read, send, reply, finish):
     "Answer `req` (an httpx request) from the file, or send it live and record it: the one caching decision, sync"
     c = _cfg
-    if not _ours(c, req): return send()
+    if not _handles(c, req): return send()
     if read() is None:
         if c.offline: raise _refuse(c, req, "with a body that cannot be keyed (a file or a stream)", _live(c.mode_from))
         _note(c.debug, 'pass', None, req, 'its body cannot be keyed')
@@ -800,7 +813,7 @@ def handle(req, stream, read, send, reply, finish):
 async def ahandle(req, stream, read, send, reply, finish):
     "Answer `req` (an httpx request) from the file, or send it live and record it: the one caching decision, async"
     c = _cfg
-    if not _ours(c, req): return await send()
+    if not _handles(c, req): return await send()
     if await read() is None:
         if c.offline: raise _refuse(c, req, "with a body that cannot be keyed (a file or a stream)", _live(c.mode_from))
         _note(c.debug, 'pass', None, req, 'its body cannot be keyed')

@@ -169,14 +169,14 @@ def _prep(body, norm):
     return hidden(body) if _secretive(body) else body,norm
 
 # %% ../nbs/05_explain.ipynb #6e2b9c21
-def sketch(body, hdrs, stream, norm=str, n=12, limit=1000):
+def sketch(body, key_hs, stream, norm=str, n=12, limit=1000):
     "What a record keeps of its request: stream flag, key headers, digests and previews of the parts of `body`, and tokens of its nodes"
     hb,norm = _prep(body, norm)
     vals,opened = _nodes(*_hashes(hb, norm))
     limit -= len(vals)+len(opened)+28
     while True:
         parts,shapes = _parts(body, n)
-        res = dict(stream=bool(stream), hdrs={h:_preview(v, h, 60) for h,v in hdrs.items()},
+        res = dict(stream=bool(stream), hdrs={h:_preview(v, h, 60) for h,v in key_hs.items()},
                    shape={path_str(k):s for k,s in shapes.items()},
                    parts={path_str(k):_part(k, v, norm) for k,v in parts.items()})
         if n <= 1 or len(json.dumps(res)) <= limit: return res | dict(nodes=vals, opened=opened)
@@ -247,10 +247,10 @@ def _by_parts(rec, body, norm):
     return res
 
 # %% ../nbs/05_explain.ipynb #d7ec7031
-def differences(rec, body, hdrs, stream, norm=str, hashed=None):
-    "`(what, recorded, sent)` for each way the request (`body`, `hdrs`, `stream`) differs from sketch `rec`, down to the deepest node; `hashed`: `_hashed(body, norm)`, if made already"
+def differences(rec, body, key_hs, stream, norm=str, hashed=None):
+    "`(what, recorded, sent)` for each way the request (`body`, `key_hs`, `stream`) differs from sketch `rec`, down to the deepest node; `hashed`: `_hashed(body, norm)`, if made already"
     res = [('stream', str(rec.get('stream')), str(bool(stream)))] if rec.get('stream') != bool(stream) else []
-    rh,sh = rec.get('hdrs') or {},{h:_preview(v, h, 60) for h,v in hdrs.items()}
+    rh,sh = rec.get('hdrs') or {},{h:_preview(v, h, 60) for h,v in key_hs.items()}
     res += [(f'{h} header', rh.get(h, 'nothing'), sh.get(h, 'nothing')) for h in sorted(set(rh)|set(sh)) if rh.get(h) != sh.get(h)]
     if not isinstance(rec.get('nodes'), str): return res + _by_parts(rec, body, norm)
     return res + [_was(rec, p, v, how) for p,v,how in _deep(rec, *(hashed or _hashed(body, norm)))]
@@ -262,22 +262,22 @@ def _alike(rec, ds, sent):
     return 1 - sum(not w.endswith(('stream', ' header')) for w,_,_ in ds) / max(1, len(rec.get('parts') or ()))
 
 # %% ../nbs/05_explain.ipynb #90c868f1
-def closest(cands, body, hdrs, stream, norm=str):
+def closest(cands, body, key_hs, stream, norm=str):
     "`(key, differences)` for the sketch in `cands` (`(key, sketch)` pairs) the request is most like, or `None`"
     if not cands: return None
     def like(ds): return sum(SequenceMatcher(None, a.lower(), b.lower()).ratio() for _,a,b in ds)
     hashed = _hashed(body, norm)
     sent,scored = set(map(_token, hashed[1].values())),[]
     for i,(k,s) in enumerate(cands):
-        ds = differences(s, body, hdrs, stream, norm, hashed)
+        ds = differences(s, body, key_hs, stream, norm, hashed)
         scored.append((-_alike(s, ds, sent), len(ds), -like(ds), i, k, ds))
     return min(scored)[4:]
 
 # %% ../nbs/05_explain.ipynb #b3b8ee93
-def alike(rec, body, hdrs, stream, norm=str):
-    "The share, from 0 to 1, of the body that sketch `rec` saw that the request (`body`, `hdrs`, `stream`) matches"
+def alike(rec, body, key_hs, stream, norm=str):
+    "The share, from 0 to 1, of the body that sketch `rec` saw that the request (`body`, `key_hs`, `stream`) matches"
     hashed = _hashed(body, norm)
-    return _alike(rec, differences(rec, body, hdrs, stream, norm, hashed), set(map(_token, hashed[1].values())))
+    return _alike(rec, differences(rec, body, key_hs, stream, norm, hashed), set(map(_token, hashed[1].values())))
 
 # %% ../nbs/05_explain.ipynb #a6d44b41
 def plural(n, one, many=None):

@@ -15,7 +15,7 @@ from fastcore.basics import patch
 from . import core,answer
 from . import key as keying
 from .key import _hash,_key_version,_url,_key_headers,_hdr_lines,_norm,_canon,_drop,_links,_decode
-from .core import ReplayMiss,_note,_used,_write,_advice,_ours,_recordable
+from .core import ReplayMiss,_note,_used,_write,_advice,_handles,_recordable
 from .explain import sketch,closest,plural
 
 # %% ../nbs/09_sessions.ipynb #4d75ca97
@@ -216,7 +216,7 @@ class _Book:
     def __init__(self, c, req, head, rec):
         self.c,self.req,self.key,self.at,self.n,self.model = c,req,head,None,0,_url_model(req)
         self.queue,self.pending,self.done,self.sent,self.read,self.ids,self.threads = deque(),[],[],[],[],{},set()
-        self.live,self.keep,self.end,self.closed,self.miss,self.sub,self.t0,self.t1 = None,True,None,None,None,None,time.perf_counter(),None
+        self.live,self.recording,self.end,self.closed,self.miss,self.sub,self.t0,self.t1 = None,True,None,None,None,None,time.perf_counter(),None
         if rec is not None: self.hit(head, rec)
 
 # %% ../nbs/09_sessions.ipynb #e5d7efc4
@@ -279,21 +279,21 @@ def got(self:_Book, data):
     "Note frame `data` read from the live connection"
     self.read.append(_stored(data))
     self.t1 = time.perf_counter()
-    if self.keep and (why := _fault(data)): self.stop(why)
+    if self.recording and (why := _fault(data)): self.stop(why)
     return data
 
 # %% ../nbs/09_sessions.ipynb #3cecb911
 @patch
 def stop(self:_Book, why):
     "Record nothing more of this session, because of `why`"
-    if self.keep: _note(self.c.debug, 'unrecorded', self.key, self.req, why)
-    self.keep = False
+    if self.recording: _note(self.c.debug, 'unrecorded', self.key, self.req, why)
+    self.recording = False
 
 # %% ../nbs/09_sessions.ipynb #abf68999
 @patch
 def close_turn(self:_Book, close=None):
     "Record the live turn that just ended, unless the recording stopped; the next turn starts"
-    if self.keep: self.write(close)
+    if self.recording: self.write(close)
     self.at,self.n,self.sent,self.read = self.key,self.n+1,[],[]
 
 # %% ../nbs/09_sessions.ipynb #3f7867af
@@ -359,7 +359,7 @@ def _finish_sessions():
     "At exit: record the live turn of each session left open"
     for s in list(_open):
         b = s.b
-        if b.live is not None and b.closed is None and not b.end and b.keep and (b.read or b.n == 0): b.close_turn()
+        if b.live is not None and b.closed is None and not b.end and b.recording and (b.read or b.n == 0): b.close_turn()
 
 # %% ../nbs/09_sessions.ipynb #45567c67
 class _Base:
@@ -622,7 +622,7 @@ def _begin(uri, headers):
     if (c := core._cfg) is None: return None
     try: req = _handshake(uri, headers)
     except Exception: return None
-    if not _ours(c, req): return None
+    if not _handles(c, req): return None
     head = _head(req)
     rec = None if c.mode == 'refresh' else c.store.find(head, whole=False)
     if rec is not None and replayable(rec.get('frames')): return c,req,head,rec
