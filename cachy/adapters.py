@@ -303,7 +303,9 @@ def _untokened(body):
     if not body or b'"clientRequestToken"' not in body: return body
     try: o = json.loads(body)
     except ValueError: return body
-    return json.dumps(o).encode() if isinstance(o, dict) and o.pop('clientRequestToken', None) is not None else body
+    if not isinstance(o, dict) or o.get('clientRequestToken') is None: return body
+    del o['clientRequestToken']
+    return json.dumps(o).encode()
 
 # %% ../nbs/03_adapters.ipynb #c6f085ae
 def _aws_mirror(request, url):

@@ -289,7 +289,8 @@ _modes = 'record','replay','refresh'
 
 def _mode(mode=None, offline=None):
     "`(mode, where it was set)`: `mode`, else `CACHY_MODE`, else `record`; `replay` and `offline` when `offline` (else `CACHY_OFFLINE`) is on"
-    env,off = os.environ.get('CACHY_MODE'),offline if offline is not None else os.environ.get('CACHY_OFFLINE', '').lower() in ('1', 'true', 'yes', 'on')
+    env = os.environ.get('CACHY_MODE')
+    off = offline if offline is not None else os.environ.get('CACHY_OFFLINE', '').lower() in ('1', 'true', 'yes', 'on')
     m,src = (mode,'mode=') if mode else (env,'CACHY_MODE') if env else ('record',None)
     if m not in _modes: raise ValueError(f"cachy: unknown mode {m!r}{' (from CACHY_MODE)' if src == 'CACHY_MODE' else ''}; valid modes are {', '.join(_modes)}")
     if not off: return m,src

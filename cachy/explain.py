@@ -85,7 +85,8 @@ def _size(v): return len(_canon(v))
 # %% ../nbs/05_explain.ipynb #6e2b9c1c
 def _parts(body, n):
     "`(parts, shapes)`: the values of at most `n` parts of `body`, and the shapes of the parts opened, by path keys"
-    parts,shapes,open_ = {(): body},{},{(): _size(body)} if isinstance(body, (dict, list)) and body else {}
+    parts,shapes = {(): body},{}
+    open_ = {(): _size(body)} if isinstance(body, (dict, list)) and body else {}
     while open_:
         ks = max(open_, key=open_.get)
         if len(parts)-1+len(parts[ks]) > n: break

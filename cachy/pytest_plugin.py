@@ -132,7 +132,8 @@ def _phase(self, item=None):
     from cachy.core import ReplayMiss
     try: return (yield)
     except ReplayMiss as e:
-        mark,m = item.get_closest_marker('cachy') if item else None,_outside.search(e.why)
+        mark = item.get_closest_marker('cachy') if item else None
+        m = _outside.search(e.why)
         if e.advice.startswith('cachy cannot record'): advice = e.advice
         else: advice = _run_advice(self.config, mark, m[1] if m else None)
         msg = f"{e.why}\n{advice}"

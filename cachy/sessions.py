@@ -464,7 +464,8 @@ def send(self:Session, message, text=None):
 @patch
 def recv(self:Session, timeout=None, decode=None):
     "The next frame, as websockets' `recv`: from the file, or live"
-    b,until = self.b,None if timeout is None else time.monotonic()+timeout
+    b = self.b
+    until = None if timeout is None else time.monotonic()+timeout
     with self.cv:
         b.threads.add(threading.get_ident())
         while (what := b.take(len(b.threads) < 2 and until is None))[0] != 'live':

@@ -245,7 +245,9 @@ def _scan(self:Store, f, size):
         *whole,last = b.split(b'\n')
         for l in whole:
             ln = plen+len(l)
-            if part: l,part,plen = b''.join(part+[l])[:_big+1] if plen <= _big else b''.join(part),[],0
+            if part:
+                l = b''.join(part+[l])[:_big+1] if plen <= _big else b''.join(part)
+                part,plen = [],0
             n += 1
             if n == 1 and l.endswith(b'\r'): self.eol = b'\r\n'
             self._add(n, at, ln, l)
