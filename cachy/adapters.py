@@ -13,12 +13,12 @@ from functools import cache,lru_cache
 from urllib.parse import urlencode
 import httpx
 from .key import _streams,_json
-from .streams import in_thread,in_task,behind,abehind,finish_on_loop,at_loop_end,running_loop,_cut,_grace
+from .streams import in_thread,in_task,behind,abehind,finish_on_loop,at_loop_end,running_loop,_shut,_grace
 from .core import handle,ahandle,replay,ours_at
 
 # %% ../nbs/03_adapters.ipynb #348bef4b
 @lru_cache(maxsize=256)
-def _at(url):
+def _httpx_url(url):
     "`url` as an httpx URL, or `None` where httpx cannot read it; read once for the last 256 URLs"
     try: return httpx.URL(url)
     except Exception: return None
@@ -31,7 +31,7 @@ def _hbytes(v, enc):
     except UnicodeEncodeError: return str(v).encode('utf-8', 'surrogatepass')
 
 # %% ../nbs/03_adapters.ipynb #4a8aca0d
-def _headers(hs, enc):
+def _httpx_headers(hs, enc):
     "Headers `hs` (a mapping or pairs) as httpx's, each as its client sends it (`_hbytes`)"
     try: return httpx.Headers(hs, encoding=enc)
     except (UnicodeEncodeError, TypeError): return httpx.Headers([(_hbytes(k, enc), _hbytes(v, enc)) for k,v in (hs.items() if hasattr(hs, 'items') else hs)])
@@ -39,7 +39,7 @@ def _headers(hs, enc):
 # %% ../nbs/03_adapters.ipynb #709e792e
 def _mirror(method, url, headers, body, enc='latin-1'):
     "The httpx request for a request another client sends to httpx URL `url`, its headers as that client encodes them (`enc`), so it is keyed and recorded as httpx's are"
-    return httpx.Request(method, url, headers=_headers(headers, enc), content=body)
+    return httpx.Request(method, url, headers=_httpx_headers(headers, enc), content=body)
 
 # %% ../nbs/03_adapters.ipynb #2dd86321
 def _bytes(b):
@@ -117,19 +117,19 @@ class _RawTee:
         if self.thread is None: self.cls.release_conn(self.u)
         else: self.freed = True
     def finish(self, until): return in_thread(self)
-    def abort(self): _cut(getattr(self.u.connection, 'sock', None))
+    def abort(self): _shut(getattr(self.u.connection, 'sock', None))
 
 # %% ../nbs/03_adapters.ipynb #1d5789c1
 def requests_send(orig):
     "A requests `HTTPAdapter.send` caching around `orig`"
     def send(self, request, stream=False, *args, **kw):
         def live(): return orig(self, request, stream, *args, **kw)
-        if (u := _at(request.url)) is None or not ours_at(request.method, u): return live()
+        if (u := _httpx_url(request.url)) is None or not ours_at(request.method, u): return live()
         body = _bytes(request.body)
         req = _mirror(request.method, u, request.headers, body or b'')
-        def finish(res, keep):
-            if stream: _RawTee(res.raw, keep.body(res.status_code, res.headers))
-            else: keep(res.status_code, res.headers, res.content)
+        def finish(res, record):
+            if stream: _RawTee(res.raw, record.body(res.status_code, res.headers))
+            else: record(res.status_code, res.headers, res.content)
             return res
         return handle(req, stream, lambda: body, live, lambda rec: self.build_response(request, _raw(replay(rec, req))), finish)
     return send
@@ -149,7 +149,7 @@ def _aurl(ses, url):
     "`(yarl URL, httpx URL)` that session `ses` sends `url` to, or `None` where either cannot read it"
     try:
         y = ses._build_url(url)
-        return y,_at(str(y))
+        return y,_httpx_url(str(y))
     except Exception: return None
 
 # %% ../nbs/03_adapters.ipynb #cd0bf383
@@ -158,8 +158,8 @@ def _amirror(ses, method, u, kw):
     body,ct = _abody(ses, kw.get('data'), kw.get('json'))
     y,url = u
     if p := kw.get('params'): url = httpx.URL(str(y.extend_query(p)))
-    hs = _headers(ses.headers, 'utf-8')
-    hs.update(_headers(kw.get('headers') or {}, 'utf-8'))
+    hs = _httpx_headers(ses.headers, 'utf-8')
+    hs.update(_httpx_headers(kw.get('headers') or {}, 'utf-8'))
     if ct and 'content-type' not in hs: hs['content-type'] = ct
     return _mirror(method, url, hs, body or b'', 'utf-8'), body
 
@@ -286,12 +286,12 @@ def aiohttp_request(orig):
         except Exception: req,body = _mirror(method, u[1], (), b''),None
         async def read(): return body if _opt(self, kw, 'auto_decompress') else None
         async def reply(rec): return await _raise_for(self, _replay_class()(replay(rec, req), req), kw)
-        async def finish(res, keep):
+        async def finish(res, record):
             if _streams(req, _json(req)):
-                res.content = await _ContentTee(res.content, keep.body(res.status, res.headers), res).guarded()
+                res.content = await _ContentTee(res.content, record.body(res.status, res.headers), res).guarded()
                 return res
             raw = await res.read()
-            keep(res.status, res.headers, raw)
+            record(res.status, res.headers, raw)
             res.content = _reader(raw)
             return res
         return await ahandle(req, None, read, live, reply, finish)
@@ -303,7 +303,9 @@ def _untokened(body):
     if not body or b'"clientRequestToken"' not in body: return body
     try: o = json.loads(body)
     except ValueError: return body
-    return json.dumps(o).encode() if isinstance(o, dict) and o.pop('clientRequestToken', None) is not None else body
+    if not isinstance(o, dict) or o.get('clientRequestToken') is None: return body
+    del o['clientRequestToken']
+    return json.dumps(o).encode()
 
 # %% ../nbs/03_adapters.ipynb #c6f085ae
 def _aws_mirror(request, url):
@@ -322,7 +324,7 @@ def _aws_response(hr, url):
 def botocore_send(orig):
     "A botocore `URLLib3Session.send` caching around `orig`"
     def send(self, request):
-        if (u := _at(request.url)) is None or not ours_at(request.method, u): return orig(self, request)
+        if (u := _httpx_url(request.url)) is None or not ours_at(request.method, u): return orig(self, request)
         try: req,body = _aws_mirror(request, u)
         except Exception: return orig(self, request)
         s = bool(request.stream_output)
@@ -330,11 +332,11 @@ def botocore_send(orig):
             r = _aws_response(replay(rec, req), request.url)
             if not s: r.content
             return r
-        def finish(res, keep):
+        def finish(res, record):
             st,hs = res.status_code,res.headers
-            if hs.get('content-encoding', 'identity').lower() not in ('', 'identity'): keep.body(st, hs).fail("it was sent compressed")
-            elif s and st < 300: _RawTee(res.raw, keep.body(st, hs))
-            else: keep(st, hs, res.content)
+            if hs.get('content-encoding', 'identity').lower() not in ('', 'identity'): record.body(st, hs).fail("it was sent compressed")
+            elif s and st < 300: _RawTee(res.raw, record.body(st, hs))
+            else: record(st, hs, res.content)
             return res
         return handle(req, s, lambda: body, lambda: orig(self, request), reply, finish)
     return send
@@ -413,11 +415,11 @@ def lm15_stream(orig):
     "An lm15 `StdlibTransport.stream` caching around `orig`"
     cls = orig.__globals__['TransportResponse']
     def stream(self, request):
-        if (u := _at(request.url)) is None or not ours_at(request.method, u): return orig(self, request)
+        if (u := _httpx_url(request.url)) is None or not ours_at(request.method, u): return orig(self, request)
         try: req,body = _lm15_mirror(request, u)
         except Exception: return orig(self, request)
-        def finish(res, keep):
-            _ChunkTee(res, keep.body(res.status, httpx.Headers(res.headers)))
+        def finish(res, record):
+            _ChunkTee(res, record.body(res.status, httpx.Headers(res.headers)))
             return res
         return handle(req, None, lambda: body, lambda: orig(self, request), lambda rec: _lm15_response(cls, replay(rec, req), False), finish)
     return stream
@@ -427,13 +429,13 @@ def lm15_astream(orig):
     "An lm15 `StdlibAsyncTransport._do_stream` caching around `orig`"
     cls = orig.__globals__['AsyncTransportResponse']
     async def _do_stream(self, request):
-        if (u := _at(request.url)) is None or not ours_at(request.method, u): return await orig(self, request)
+        if (u := _httpx_url(request.url)) is None or not ours_at(request.method, u): return await orig(self, request)
         try: req,body = _lm15_mirror(request, u)
         except Exception: return await orig(self, request)
         async def read(): return body
         async def reply(rec): return _lm15_response(cls, replay(rec, req), True)
-        async def finish(res, keep):
-            _AChunkTee(res, keep.body(res.status, httpx.Headers(res.headers)))
+        async def finish(res, record):
+            _AChunkTee(res, record.body(res.status, httpx.Headers(res.headers)))
             return res
         return await ahandle(req, None, read, lambda: orig(self, request), reply, finish)
     return _do_stream

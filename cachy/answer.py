@@ -68,7 +68,7 @@ def _input_counts(u):
     return (i or 0) + (c or 0) + (w or 0),o,c,w
 
 # %% ../nbs/08_answer.ipynb #c9cb3452
-def _counts(u):
+def _token_counts(u):
     "The `input`, `output`, `cached` and `written` tokens of usage object `u`, or `None` when it counts none"
     if 'promptTokenCount' in u or 'candidatesTokenCount' in u: i,o,c,w = _gemini_counts(u)
     elif 'prompt_tokens' in u or 'completion_tokens' in u: i,o,c,w = _chat_counts(u)
@@ -179,7 +179,7 @@ def _sse(text):
     return r
 
 # %% ../nbs/08_answer.ipynb #5fdadd5a
-def _read(body, ct):
+def _usage_in(body, ct):
     "`(model, usage object)` of response `body` with content type `ct`, or `None`"
     if isinstance(body, memoryview): body = bytes(body)
     if isinstance(body, (bytes, bytearray)):
@@ -204,7 +204,7 @@ def _bedrock(url):
 def usage(body, content_type='', url=''):
     "`dict(model, input, output, cached, written)` of the tokens that response `body` (text or bytes) reports, or `None`"
     try:
-        if not (r := _read(body, content_type or '')) or not (c := _counts(r[1])): return None
+        if not (r := _usage_in(body, content_type or '')) or not (c := _token_counts(r[1])): return None
         return dict(model=(url and _bedrock(url)) or r[0]) | c
     except Exception: return None
 
@@ -216,7 +216,7 @@ def frames_usage(frames, model=None):
         for f in frames:
             if ('sage' if isinstance(f, str) else b'sage') not in f or not isinstance(d := _loads(f), dict) or not (r := _find(d)): continue
             last[(d.get('response') or {}).get('id') if isinstance(d.get('response'), dict) else None] = r
-        cs = [(m, c) for m,u in last.values() if (c := _counts(u))]
+        cs = [(m, c) for m,u in last.values() if (c := _token_counts(u))]
         if not cs: return None
         return dict(model=next((m for m,_ in cs if m), model)) | {k: sum(c[k] for _,c in cs) for k in ('input', 'output', 'cached', 'written')}
     except Exception: return None
@@ -361,15 +361,15 @@ def _tokens(t):
     return int(t[:-1])*1000 if t.endswith('k') else int(t)
 
 # %% ../nbs/08_answer.ipynb #437660b4
-_kinds = 'input_cost_per_token','output_cost_per_token','cache_read_input_token_cost','cache_creation_input_token_cost'
+_price_fields = 'input_cost_per_token','output_cost_per_token','cache_read_input_token_cost','cache_creation_input_token_cost'
 
 def _rates(e, n):
-    "The rates of `_kinds` in price-map entry `e` for a prompt of `n` tokens"
-    rs = [_rate(e, k) for k in _kinds]
-    ts = {m[1] for k in e if (m := _re(r'(?:%s)_above_(\d+k?)_tokens' % '|'.join(_kinds)).fullmatch(k))}
+    "The rates of `_price_fields` in price-map entry `e` for a prompt of `n` tokens"
+    rs = [_rate(e, k) for k in _price_fields]
+    ts = {m[1] for k in e if (m := _re(r'(?:%s)_above_(\d+k?)_tokens' % '|'.join(_price_fields)).fullmatch(k))}
     for t in sorted(ts, key=_tokens):
         if n <= _tokens(t): break
-        rs = [r if (v := _rate(e, f'{k}_above_{t}_tokens')) is None else v for k,r in zip(_kinds, rs)]
+        rs = [r if (v := _rate(e, f'{k}_above_{t}_tokens')) is None else v for k,r in zip(_price_fields, rs)]
     return rs
 
 # %% ../nbs/08_answer.ipynb #28e04267

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 from . import __version__
-from .answer import events,has_prices,price,saving
+from .answer import events,has_prices,price,saving,_loads
 from .creds import secret_name,secret_query,secret_values_in,userinfo
 from .explain import path_keys,plural,seconds,dollars
 from .store import Store,cache_file,is_record,open_regular,_bom
@@ -96,12 +96,6 @@ def main(argv=None):
         print(f"cachy: {e}", file=sys.stderr)
         return 2
 
-# %% ../nbs/02_cli.ipynb #03d82d81
-def _loads(s):
-    "`s` parsed as JSON, or `None`"
-    try: return json.loads(s)
-    except (ValueError, TypeError, RecursionError): return None
-
 # %% ../nbs/02_cli.ipynb #12917fed
 def _is_sse(r):
     "Whether record `r` holds a stream of server-sent events"
@@ -117,7 +111,7 @@ def _model_in(d):
     return None
 
 # %% ../nbs/02_cli.ipynb #2e7b5c19
-def _model(r):
+def _record_model(r):
     "The model that produced the response in record `r`, if it names one"
     if r.get('binary') or not isinstance(txt := r.get('response'), str): return None
     if not _is_sse(r): return _model_in(_loads(txt))
@@ -135,21 +129,21 @@ def _model_of(r):
     "The model of record `r`: from its `usage`, its response, or the sketch of its request; `None` if none names it"
     u = r.get('usage')
     if isinstance(u, dict) and isinstance(m := u.get('model'), str) and m: return m
-    if m := _model(r): return m
+    if m := _record_model(r): return m
     try: return str(ast.literal_eval(_texts(r)['model']))
     except Exception: return None
 
 # %% ../nbs/02_cli.ipynb #0d7b3e96
-_asked = re.compile(r'(?:messages|input|contents)(?:\[(\d+)\](?:\.(?:content|parts))?(?:\[(\d+)\](?:\.text)?)?)?|prompt')
+_asked_path = re.compile(r'(?:messages|input|contents)(?:\[(\d+)\](?:\.(?:content|parts))?(?:\[(\d+)\](?:\.text)?)?)?|prompt')
 
 def _prompt(r):
     "A preview of the prompt in the sketch of the request of record `r`, or `None`"
     ts = _texts(r)
-    if ms := [(int(m[1] or -1), int(m[2] or -1), v) for p,v in ts.items() if (m := _asked.fullmatch(p))]: return max(ms)[2]
+    if ms := [(int(m[1] or -1), int(m[2] or -1), v) for p,v in ts.items() if (m := _asked_path.fullmatch(p))]: return max(ms)[2]
     return next((v for p,v in ts.items() if not (ks := path_keys(p)) or ks[-1] not in ('model', 'role', 'type')), None)
 
 # %% ../nbs/02_cli.ipynb #7b4e9c25
-def _cut(s, n):
+def _fit(s, n):
     "`s`, cut to `n` characters with `…`"
     return s if len(s) <= n else s[:n-1]+'…'
 
@@ -164,7 +158,7 @@ def _row(k, n, r):
     "The cells of the line for entry `k` of `n` bytes: key, status, size, model, prompt and request (and the turn of a WebSocket session's)"
     req = ' '.join(str(r[f]) for f in ('method','url') if r.get(f)) or '-'
     if type(t := r.get('turn')) is int: req += f' turn {t}'
-    return [k, str(r.get('status_code', '-')), f"{n:,}", _cut(_model_of(r) or '-', 24), _cut(_prompt(r) or '-', 34), req]
+    return [k, str(r.get('status_code', '-')), f"{n:,}", _fit(_model_of(r) or '-', 24), _fit(_prompt(r) or '-', 34), req]
 
 # %% ../nbs/02_cli.ipynb #7e0c4b1a
 @_cmd('ls', 'One line per entry: key, status, size in bytes, model, prompt, method and URL')
@@ -183,7 +177,7 @@ def _usd(v):
     return '–' if v is None else dollars(v)
 
 # %% ../nbs/02_cli.ipynb #1b8d4e72
-def _cost(r):
+def _priced_saving(r):
     "`(seconds, tokens, USD or None)` that recording entry `r` took: what a hit on it saves (`saving`), priced"
     t,n,p = saving(r)
     return t,n,p and price(*p)
@@ -218,7 +212,7 @@ def _cells(t):
 def _do_stats(args):
     p = _path(args.cache_dir)
     es = list(Store(p).entries())
-    cs = [(n, *_cost(r)) for _,n,r in es]
+    cs = [(n, *_priced_saving(r)) for _,n,r in es]
     n,_,s,k,u = _tally(cs)
     print(f"{p}: {plural(n, 'entry', 'entries')}, {plural(p.stat().st_size, 'byte')}; to record again: {seconds(s)}, {plural(k, 'token')}, "
           + ('no price known' if u is None else f"~{_usd(u)}"))
@@ -234,7 +228,7 @@ def _do_stats(args):
     return 0
 
 # %% ../nbs/02_cli.ipynb #f80091bf
-def _frame(f):
+def _frame_text(f):
     "Stored frame `f` of a WebSocket session for people: text as it is, a binary frame's text, or its size"
     if isinstance(f, str): return f
     if isinstance(t := f.get('bytes') if isinstance(f, dict) else None, str): return f'(binary) {t}'
@@ -247,7 +241,7 @@ def _render(r):
     txt = r.get('response') or ''
     if isinstance(fs := r.get('frames'), list):
         end = f"; then the server closed it ({r['close'][0]} {r['close'][1]})".rstrip(' )') + ')' if isinstance(r.get('close'), list) else ''
-        return '\n'.join([f"turn {r.get('turn', '?')} of a WebSocket session: {plural(len(fs), 'frame')} from the server{end}", *map(_frame, fs)])
+        return '\n'.join([f"turn {r.get('turn', '?')} of a WebSocket session: {plural(len(fs), 'frame')} from the server{end}", *map(_frame_text, fs)])
     if r.get('binary'):
         ct = (r.get('headers') or {}).get('content-type', 'unknown type')
         return f"binary response: {ct}, {len(base64.b64decode(txt)):,} bytes"
@@ -268,7 +262,7 @@ def _do_show(args):
     return 0
 
 # %% ../nbs/02_cli.ipynb #754db25b
-def _shown(sk):
+def _exposed(sk):
     "The paths and headers of the request sketch `sk` that show a value under a credential's name, by preview or digest"
     ps,hs = (sk.get(f) if isinstance(sk, dict) and isinstance(sk.get(f), dict) else {} for f in ('parts', 'hdrs'))
     bad = [p for p,v in ps.items() if v != ['', '(hidden)'] and any(map(secret_name, path_keys(p)))]
@@ -281,7 +275,7 @@ def _replayable(fs):
     return replayable(fs)
 
 # %% ../nbs/02_cli.ipynb #1ffc95de
-_unended = "no newline at the end (harmless: cachy reads the line, and ends it before it next writes)"
+_no_newline = "no newline at the end (harmless: cachy reads the line, and ends it before it next writes)"
 
 def _problems(lines):
     "`(line number, message, whether it fails the check)` for what is wrong in `lines`, `(number, line, ended)` triples"
@@ -294,12 +288,12 @@ def _problems(lines):
         elif not is_record(r): res.append((i, 'damaged: not a cachy record', True))
         elif 'frames' in r and not _replayable(r['frames']): res.append((i, 'damaged: a WebSocket turn whose frames cannot be replayed', True))
         else:
-            if not ended: res.append((i, _unended, False))
+            if not ended: res.append((i, _no_newline, False))
             seen.setdefault(r['key'], []).append((i, re.sub(rb'"took": [0-9.e+-]+, ', b'', l)))
         if isinstance(r, dict) and isinstance(u := r.get('url'), str):
             if ps := secret_query(u): res.append((i, f"the URL carries a credential: {', '.join(ps)}", True))
             if userinfo(u): res.append((i, "the URL carries a user name or password", True))
-        if isinstance(r, dict) and (ps := _shown(r.get('req'))): res.append((i, f"the request's sketch shows a value under a credential's name: {', '.join(ps)}", True))
+        if isinstance(r, dict) and (ps := _exposed(r.get('req'))): res.append((i, f"the request's sketch shows a value under a credential's name: {', '.join(ps)}", True))
         res += [(i, f"looks like {what}: {s}", True) for what,s in secret_values_in(l.decode('utf-8', 'replace'))]
     for k,ls in seen.items():
         served = ls[0][0] if len(k) == 8 else ls[-1][0]
@@ -343,14 +337,14 @@ def _run_used(cmd):
       usage='cachy prune [-h] [--cache-dir DIR] -- CMD [ARGS ...]', rest=True)
 def _do_prune(args):
     p = _path(args.cache_dir)
-    keep,rc = _run_used(args.cmd)
+    used,rc = _run_used(args.cmd)
     c = shlex.join(args.cmd)
     if rc:
         print(f"cachy prune: {c} exited with {rc}; nothing removed", file=sys.stderr)
         return rc if rc > 0 else 128-rc
     s = Store(p)
-    if len(s) and not keep & set(s): raise _Fail(f"cachy prune: {c} used none of the {plural(len(s), 'entry', 'entries')} in {p}; nothing removed", 1)
-    r = s.compact(keep=keep)
+    if len(s) and not used & set(s): raise _Fail(f"cachy prune: {c} used none of the {plural(len(s), 'entry', 'entries')} in {p}; nothing removed", 1)
+    r = s.compact(keep=used)
     (e0,e1),(b0,b1) = r['entries'],r['bytes']
     print(f"cachy prune: removed {plural(e0-e1, 'entry', 'entries')} ({plural(b0-b1, 'byte')}); {plural(e1, 'entry', 'entries')} left in {p}")
     return 0

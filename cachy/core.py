@@ -26,14 +26,14 @@ from fastcore.meta import delegates
 from . import answer
 from .creds import secret_params,secret_param,secret_name
 from .key import (_url,key_hdrs,_since_key2,_hval,_hdr_names,_read_hdrs,_names,_heads,_key_headers,_boundary,
-    ignore_fields,_drop,_content,_num,_link_keys,_link_types,_links,_decode,_json,_canon,_text,_body,_rx,_folders,
-    _fold,_ipykernel,_ipython_input,_cell_in,_input_in,_frame,_at_line,_repr_addr,_module_from,_var_folders,_tmp,
+    ignore_fields,_drop,_content,_num,_link_keys,_link_types,_links,_decode,_json,_canon,_text,_body,_re,_folders,
+    _portable,_ipykernel,_ipython_input,_cell_in,_input_in,_frame,_at_line,_repr_addr,_module_from,_var_folders,_tmp,
     norm_pats,_default_pats,_path_head,_path_seg,_frame_line,_key2_pats,_norm,_stream_paths,_streams,_hdr_lines,_hash,
     _key_version,_key,_added_pats,_key2)
 from .streams import (_Body,_unfinished,_behind,in_thread,_grace,behind,_finish_by,_ending,_tasks,in_task,
-    at_loop_end,abehind,finish_on_loop,_TeeBase,_cut,_tee_classes,running_loop,_exit_wait,_finish_streams,_tees,
+    at_loop_end,abehind,finish_on_loop,_TeeBase,_shut,_tee_classes,running_loop,_exit_wait,_finish_streams,_tees,
     settled,asettled)
-from .store import Store,cache_file,warn
+from .store import Store,cache_file,warn,warn_once
 from .legacy import earlier_keys,model_of,same_model
 from .explain import sketch,closest,alike,hidden,plural,seconds,dollars
 
@@ -69,7 +69,7 @@ def disable_cachy():
     _cfg = None
     _unpatch()
     _seal(False)
-    if _hook in sys.meta_path: sys.meta_path.remove(_hook)
+    if _import_hook in sys.meta_path: sys.meta_path.remove(_import_hook)
 
 # %% ../nbs/00_core.ipynb #30826243
 @contextmanager
@@ -103,7 +103,7 @@ class TelemetryBlocked(Exception):
 # %% ../nbs/00_core.ipynb #eb4ed971
 def cachy_stats():
     "What cachy did in this process: counts, the hosts it let through live (`passed`), what its hits saved, and the file"
-    with _clock:
+    with _count_lock:
         st = {k:_counts[k] for k in ('hit','miss','recorded','pass','replay_failure')} | dict(passed=dict(_passed.most_common()))
         hits = list(_hits.items())
     return _Stats(st | _saved(hits) | dict(file=_cfg and str(_cfg.store.path)))
@@ -207,8 +207,8 @@ def _prune(o):
     "`o` with each object whose type `resp_keep` names pruned to the fields it lists"
     if isinstance(o, list): return [_prune(v) for v in o]
     if not isinstance(o, dict): return o
-    keep = resp_keep.get(t) if resp_keep and isinstance(t := o.get('object'), str) else None
-    return {k:_prune(v) for k,v in o.items() if not keep or k in keep}
+    fields = resp_keep.get(t) if resp_keep and isinstance(t := o.get('object'), str) else None
+    return {k:_prune(v) for k,v in o.items() if not fields or k in fields}
 
 # %% ../nbs/00_core.ipynb #5c8d0e62
 def _typed(s):
@@ -289,7 +289,8 @@ _modes = 'record','replay','refresh'
 
 def _mode(mode=None, offline=None):
     "`(mode, where it was set)`: `mode`, else `CACHY_MODE`, else `record`; `replay` and `offline` when `offline` (else `CACHY_OFFLINE`) is on"
-    env,off = os.environ.get('CACHY_MODE'),offline if offline is not None else os.environ.get('CACHY_OFFLINE', '').lower() in ('1', 'true', 'yes', 'on')
+    env = os.environ.get('CACHY_MODE')
+    off = offline if offline is not None else os.environ.get('CACHY_OFFLINE', '').lower() in ('1', 'true', 'yes', 'on')
     m,src = (mode,'mode=') if mode else (env,'CACHY_MODE') if env else ('record',None)
     if m not in _modes: raise ValueError(f"cachy: unknown mode {m!r}{' (from CACHY_MODE)' if src == 'CACHY_MODE' else ''}; valid modes are {', '.join(_modes)}")
     if not off: return m,src
@@ -306,17 +307,12 @@ def _listed(ds, n=5):
 def _compared(store, ks, req):
     "What the closest of the entries `ks` of `store` (recorded for the method and URL of `req`) says of why `req` missed"
     best = closest([(k,s) for k in ks if isinstance(s := (store.get(k) or {}).get('req'), dict)], _payload(req), _key_headers(req), _streams(req, _json(req)), _norm)
-    if best is None: return f"{_are(len(ks), 'entry is', 'entries are')} recorded for this method and URL, by an earlier cachy that kept no sketch of the request."
+    if best is None: return f"{plural(len(ks), 'entry is', 'entries are')} recorded for this method and URL, by an earlier cachy that kept no sketch of the request."
     k,ds = best
     which = "the one entry" if len(ks) == 1 else f"the closest of the {len(ks)} entries"
     if not ds: return (f"It matches {which} recorded for this method and URL (key {k}) in every part kept: "
                        "the key may have been made under other settings (norm_pats, ignore_fields, key_hdrs).")
     return f"Compared with {which} recorded for this method and URL (key {k}), it differs in:" + _listed(ds)
-
-# %% ../nbs/00_core.ipynb #9560ac21
-def _are(n, one, many):
-    "`1 entry is`, `2 entries are`"
-    return f"{n:,} {one if n == 1 else many}"
 
 # %% ../nbs/00_core.ipynb #5d0dc19c
 def _short(a, b):
@@ -340,9 +336,9 @@ def _others(store, req, most=500):
 def _elsewhere(store, req):
     "Why `req` missed, when nothing is recorded for its method and URL: what the entry of its method at another URL most like it says, if it is like it"
     cands = {k:(w,s) for k,w,s in _others(store, req)}
-    body,hdrs,stream = _payload(req),_key_headers(req),_streams(req, _json(req))
-    best = closest([(k,s) for k,(_,s) in cands.items()], body, hdrs, stream, _norm)
-    if best is None or alike(cands[best[0]][1], body, hdrs, stream, _norm) < 0.5: return _unmatched(store)
+    body,key_hs,stream = _payload(req),_key_headers(req),_streams(req, _json(req))
+    best = closest([(k,s) for k,(_,s) in cands.items()], body, key_hs, stream, _norm)
+    if best is None or alike(cands[best[0]][1], body, key_hs, stream, _norm) < 0.5: return _unmatched(store)
     k,ds = best
     url = _listed([('URL', *_short(cands[k][0], _url(req)))])
     if not ds: return (f"Nothing is recorded for this method and URL, but the same request is, for another URL (key {k}): the URL changed.{url}\n"
@@ -402,7 +398,7 @@ def _shown(req):
     return _norm(_text(req, None))
 
 # %% ../nbs/00_core.ipynb #9ecf400b
-_logged,_unlogged = {'miss', 'replay_failure', 'pass'},set()
+_logged = {'miss', 'replay_failure', 'pass'}
 
 def _log(what, key, req, why=''):
     "Append a line about `req`, which missed (`what`) with `key` or passed (`why`), to the file `CACHY_LOG` names, if set, as pycachy did; never a credential"
@@ -417,7 +413,7 @@ def _log(what, key, req, why=''):
         try: os.write(fd, (json.dumps(rec)+'\n').encode())
         finally: os.close(fd)
     except OSError as e:
-        if path not in _unlogged: _unlogged.add(path); warn(f"cachy: cannot write to CACHY_LOG {path} ({e}); misses are not logged")
+        warn_once(('CACHY_LOG', path), f"cachy: cannot write to CACHY_LOG {path} ({e}); misses are not logged")
 
 # %% ../nbs/00_core.ipynb #4b0c8a39
 def _asked(js):
@@ -438,12 +434,12 @@ def _brief(req):
     return ''.join(f' {x}' for x in (m if isinstance(m, str) else None, p and repr(p if len(p) <= 30 else p[:30]+'…')) if x)
 
 # %% ../nbs/00_core.ipynb #7e3f1d62
-_counts,_passed,_hits,_clock = Counter(),Counter(),Counter(),threading.Lock()
+_counts,_passed,_hits,_count_lock = Counter(),Counter(),Counter(),threading.Lock()
 _labels = dict(hit='HIT', miss='MISS', replay_failure='MISS', unrecorded='NOT RECORDED', **{'pass':'PASS'})
 
 def _note(debug, what, key, req, why=''):
     "Count `what` happening to `req`, and print it if `debug`"
-    with _clock:
+    with _count_lock:
         _counts[what] += 1
         if what == 'pass': _passed[req.url.host] += 1
     if what in _logged: _log(what, key, req, why)
@@ -469,7 +465,7 @@ def _said(t, n):
     return 'saved ' + ', '.join(said) if said else ''
 
 # %% ../nbs/00_core.ipynb #9e5f3d84
-def _usd(priced):
+def _price_sum(priced):
     "The estimated price of the tokens in `priced`, `(model, input, output, cached, written)` → hits; `None` if none is known"
     ps = [(p, n) for (m,*ts),n in priced if (p := answer.price(m, *ts)) is not None]
     return sum(p*n for p,n in ps) if ps else None
@@ -484,7 +480,7 @@ def _saved(hits):
         if (f := _known.get((store, k))) is None: f = _known[store, k] = answer.saving(store.get(k, whole=False) or {})
         s,n = s+f[0]*h,n+f[1]*h
         if f[2]: priced[f[2]] += h
-    return dict(saved_s=round(s, 3), saved_tokens=n, saved_usd=_usd(priced.items()))
+    return dict(saved_s=round(s, 3), saved_tokens=n, saved_usd=_price_sum(priced.items()))
 
 # %% ../nbs/00_core.ipynb #5d9b2e17
 def summary(st):
@@ -531,7 +527,7 @@ def _loopback(host):
     return a.is_loopback or a.version == 6 and a.ipv4_mapped is not None and a.ipv4_mapped.is_loopback
 
 # %% ../nbs/00_core.ipynb #7089c8e4
-def _ours(c, req):
+def _handles(c, req):
     "Whether cachy handles `req` under configuration `c`; `ReplayMiss` for a request offline mode may not let out"
     if c is None: return False
     u = req.url
@@ -548,7 +544,7 @@ def _ours(c, req):
 def _refuse(c, req, why, how):
     "What offline mode (configuration `c`) raises for `req`, which would go out because `why`: `TelemetryBlocked` for telemetry, else a `ReplayMiss` saying `how` to go on, counted as a replay failure"
     if _telemetry(req.url): return TelemetryBlocked(f"cachy (offline): {req.method} {_url(req)} is telemetry, which offline mode does not send (cachy never records it)")
-    with _clock: _counts['replay_failure'] += 1
+    with _count_lock: _counts['replay_failure'] += 1
     if c.debug: print(f"cachy REFUSED - {req.method} {_url(req)} ({why})")
     return _sealed(req, why, how)
 
@@ -558,7 +554,7 @@ _At = namedtuple('_At', 'method url')
 # %% ../nbs/00_core.ipynb #8af2f575
 def ours_at(method, url):
     "Whether cachy handles a request with `method` to `url` (an httpx URL), decided before its headers and body are read"
-    return _ours(_cfg, _At(method, url))
+    return _handles(_cfg, _At(method, url))
 
 # %% ../nbs/00_core.ipynb #e819d5bf
 _poll_posts = (':fetchPredictOperation',)
@@ -571,13 +567,18 @@ def _is_poll(req):
 # %% ../nbs/00_core.ipynb #6e1a9d42
 _polls = {}
 
-def _nth(key, restart=False):
-    "How many requests with `key` this process made, this one included; counted afresh from this one with `restart`, or with 'one-shot' if the last was a final first answer"
-    with _clock:
+def _nth(key):
+    "How many requests with `key` this process made since its sequence began, this one included"
+    with _count_lock:
         p = _polls.setdefault(key, [0, False])
-        if restart is True or restart and p[0] == 1 and not p[1]: p[0] = 0
         p[0] += 1
         return p[0]
+
+# %% ../nbs/00_core.ipynb #051b07af
+def _first(key):
+    "Begin the sequence of requests with `key` afresh at this one: 1"
+    with _count_lock: _polls.setdefault(key, [0, False])[0] = 1
+    return 1
 
 # %% ../nbs/00_core.ipynb #7b4c3d58
 def _seq_key(key, n):
@@ -605,11 +606,19 @@ def _poll(c, key, rec, req):
         rec,k = r,ki
     return k,rec,(key, n)
 
+# %% ../nbs/00_core.ipynb #4544893d
+def _renewed(key):
+    "The place of a request with `key` that refresh mode records: `_nth`, but afresh after a one-shot answer, a first answer that was final"
+    with _count_lock:
+        p = _polls.setdefault(key, [0, False])
+        p[0] = 1 if p[0] == 1 and not p[1] else p[0]+1
+        return p[0]
+
 # %% ../nbs/00_core.ipynb #0e7f6a81
 def _again(key, req):
     "In refresh mode: `(key, seq)` to record the live answer to `req`, whose key is `key`, under: the next poll's after an answer of a sequence"
     if not _is_poll(req): return key,None
-    n = _nth(key, restart='one-shot')
+    n = _renewed(key)
     return _seq_key(key, n) if n > 1 else key,(key, n)
 
 # %% ../nbs/00_core.ipynb #7a2c0f51
@@ -617,7 +626,7 @@ def _polled(req, status, headers, raw, seq):
     "The fields that place the answer `raw` to `req` in its sequence `seq`, `(first key, n)`: none for a one-shot answer"
     if seq is None: return {}
     busy = answer.unfinished(raw, status, headers.get('content-type', ''))
-    with _clock: _polls[seq[0]][1] = busy
+    with _count_lock: _polls[seq[0]][1] = busy
     return dict(seq=seq[1], polling=busy) if busy or seq[1] > 1 else {}
 
 # %% ../nbs/00_core.ipynb #5e7d1c0a
@@ -633,12 +642,12 @@ def _lookup(c, req, sent=None):
     key,seq = _key(req),None
     if c.mode != 'refresh':
         k,rec,how = key,c.store.find(key, whole=False),None
-        if rec is None and (old := _earlier(c, key, req, sent)): k,rec,how = old
+        if rec is None and (old := _legacy_hit(c, key, req, sent)): k,rec,how = old
         if rec is not None:
             if rec.get('seq'): k,rec,seq = _poll(c, k, rec, req)
             if rec is not None: return _hit(c, key, k, rec, req, seq, how)
             key = k
-        elif _is_poll(req): seq = key,_nth(key, restart=True)
+        elif _is_poll(req): seq = key,_first(key)
     if _telemetry(req.url): return _unkept(c, req)
     if c.mode == 'refresh': key,seq = _again(key, req)
     if c.mode == 'replay':
@@ -648,16 +657,12 @@ def _lookup(c, req, sent=None):
     return key,None,seq
 
 # %% ../nbs/00_core.ipynb #3ec636f7
-_warned = set()
-
 def _write(store, rec, replace=False):
     "Append `rec` to `store`: `True` if written, `False` if its key was there, `None` if it could not be"
     try: return store.put(rec, replace=replace)
     except Exception as e:
-        if store.path not in _warned:
-            _warned.add(store.path)
-            what = 'cannot read' if store.err else 'could not write'
-            warn(f"cachy: {what} {store.path} ({e}); responses are not being recorded")
+        what = 'cannot read' if store.err else 'could not write'
+        warn_once(store.path, f"cachy: {what} {store.path} ({e}); responses are not being recorded")
 
 # %% ../nbs/00_core.ipynb #1f8a7b92
 def _unsaved(status, headers, raw):
@@ -686,7 +691,7 @@ def _save(c, key, req, status, headers, raw, seq=None, took=None):
         _used(c.used, key)
 
 # %% ../nbs/00_core.ipynb #4f1e2a3b
-def _earlier_keys(req, sent, lengths):
+def _legacy_keys(req, sent, lengths):
     "`(key, how)` for each key an earlier cachy or pycachy gave `req` (`send` given `stream=sent`, or either flag), of the `lengths` wanted, the likeliest first"
     s,extra,ks = _streams(req, _json(req)),[p[:2] for p in _added_pats()],{}
     flags = dict.fromkeys((sent, s, not s))
@@ -703,7 +708,7 @@ def _asked_model(req):
     try: js = json.loads(_content(req)) if 'json' in req.headers.get('content-type', '') else None
     except (ValueError, RecursionError): js = None
     if isinstance(js, dict) and isinstance(m := js.get('model'), str): return m
-    return m[1] if (m := _rx(r'/models/([^/:]+):').search(req.url.path)) else None
+    return m[1] if (m := _re(r'/models/([^/:]+):').search(req.url.path)) else None
 
 # %% ../nbs/00_core.ipynb #afa5ee13
 _every_call = {'anthropic-version'}
@@ -722,10 +727,10 @@ def _refusal(req, rec, k):
     if (a := _asked_model(req)) and (m := model_of(txt)) and not same_model(a, m): return f"its answer is from model {m!r}, and this call asks for {a!r}"
 
 # %% ../nbs/00_core.ipynb #1209b47e
-def _earlier(c, key, req, sent=None):
+def _legacy_hit(c, key, req, sent=None):
     "`(earlier key, record, how)` for the record an earlier cachy or pycachy made for `req`, whose key is `key`, that may answer it, or `None`"
     if not (ls := c.store.lengths - {len(key)}): return None
-    for k,how in _earlier_keys(req, sent, ls):
+    for k,how in _legacy_keys(req, sent, ls):
         if (rec := c.store.get(k)) is not None and _refusal(req, rec, k) is None: return k,rec,how
 
 # %% ../nbs/00_core.ipynb #c590b80a
@@ -739,7 +744,7 @@ def _unmatched(store):
 def _refused(store, key, req):
     "What a replay miss says of each entry under a key an earlier cachy or pycachy gave `req` (whose key is `key`) that may not answer it"
     ls = store.lengths - {len(key)}
-    found = ((k, how, rec) for k,how in (_earlier_keys(req, None, ls) if ls else ()) if (rec := store.get(k)) is not None)
+    found = ((k, how, rec) for k,how in (_legacy_keys(req, None, ls) if ls else ()) if (rec := store.get(k)) is not None)
     return ''.join(f"\nAn entry that {how if how.startswith('pycachy') else 'an earlier cachy'} recorded for this call (key {k}) is not served: {why}."
                    for k,how,rec in found if (why := _refusal(req, rec, k)))
 
@@ -755,7 +760,7 @@ def _hit(c, key, k, rec, req, seq=None, how=None):
     "Count the hit of `req` (key `key`) on record `rec` under key `k`, found `how` if under an earlier key, which record mode copies to `key`"
     moved = bool(how) and not seq and c.mode == 'record' and _copy(c, key, req, rec)
     if moved: k = key
-    with _clock: _hits[c.store, k] += 1
+    with _count_lock: _hits[c.store, k] += 1
     if c.debug: _note(c.debug, 'hit', k, req, '; '.join(filter(None, (how, _said(*answer.saving(rec)[:2]), seq and f"poll {seq[1]}"))))
     else: _note(c.debug, 'hit', k, req)
     _used(c.used, k)
@@ -770,7 +775,7 @@ class _Recording:
         try: _save(self.c, self.key, self.req, status, headers, raw, self.seq, took)
         except Exception as e:
             self.skip(f"recording it failed: {e!r}")
-            if 'record' not in _warned: _warned.add('record'); warn(f"cachy: could not record a response ({e!r}); the call itself is not affected")
+            warn_once('record', f"cachy: could not record a response ({e!r}); the call itself is not affected")
     def skip(self, why): _note(self.c.debug, 'unrecorded', self.key, self.req, why)
     def body(self, status, headers): return _Body(partial(self, status, headers), self.skip, self.key)
 
@@ -778,7 +783,7 @@ class _Recording:
 def _found(c, key, req):
     "The record of `req` (key `key`), counted as a hit rather than the miss it first was, or `None`"
     if (rec := c.store.find(key, whole=False)) is None: return None
-    with _clock: _counts['miss'] -= 1
+    with _count_lock: _counts['miss'] -= 1
     return _hit(c, key, key, rec, req)[1]
 
 def _waited(c, key, req):
@@ -793,7 +798,7 @@ async def _awaited(c, key, req):
 def handle(req, stream, read, send, reply, finish):
     "Answer `req` (an httpx request) from the file, or send it live and record it: the one caching decision, sync"
     c = _cfg
-    if not _ours(c, req): return send()
+    if not _handles(c, req): return send()
     if read() is None:
         if c.offline: raise _refuse(c, req, "with a body that cannot be keyed (a file or a stream)", _live(c.mode_from))
         _note(c.debug, 'pass', None, req, 'its body cannot be keyed')
@@ -809,7 +814,7 @@ def handle(req, stream, read, send, reply, finish):
 async def ahandle(req, stream, read, send, reply, finish):
     "Answer `req` (an httpx request) from the file, or send it live and record it: the one caching decision, async"
     c = _cfg
-    if not _ours(c, req): return await send()
+    if not _handles(c, req): return await send()
     if await read() is None:
         if c.offline: raise _refuse(c, req, "with a body that cannot be keyed (a file or a stream)", _live(c.mode_from))
         _note(c.debug, 'pass', None, req, 'its body cannot be keyed')
@@ -911,13 +916,13 @@ class _Hook(importlib.abc.MetaPathFinder):
         return spec
 
 # %% ../nbs/00_core.ipynb #6b4c3d79
-_hook = _Hook()
+_import_hook = _Hook()
 
 def _patch_all():
     "Patch every target module loaded, and the others when they are imported"
     for m in dict.fromkeys(t[0] for t in _targets):
         if m in sys.modules: _patch(m)
-    if _hook not in sys.meta_path: sys.meta_path.insert(0, _hook)
+    if _import_hook not in sys.meta_path: sys.meta_path.insert(0, _import_hook)
     _seal(_cfg is not None and _cfg.offline)
 
 # %% ../nbs/00_core.ipynb #bf12d596
@@ -1017,9 +1022,7 @@ def _default_doms():
 def _announce(c):
     "Warn if the file of configuration `c` cannot be read; with `debug`, say which file is used"
     s = c.store
-    if s.err and s.path not in _warned:
-        _warned.add(s.path)
-        warn(f"cachy: cannot read {s.path} ({s.err}); calls go " + ("nowhere: replay mode" if c.mode == 'replay' else "live and are not recorded"))
+    if s.err: warn_once(s.path, f"cachy: cannot read {s.path} ({s.err}); calls go " + ("nowhere: replay mode" if c.mode == 'replay' else "live and are not recorded"))
     if c.debug and not s.err:
         print(f"cachy ON {c.mode}{' (offline)' if c.offline else ''}: {s.path}, " + (plural(len(s), 'entry', 'entries') if s.path.exists() else "a new file, made on the first recording"))
 

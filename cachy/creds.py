@@ -28,7 +28,7 @@ def words(name):
 _creds = {'key', 'apikey', 'token', 'secret', 'secrets', 'password', 'passwords', 'passwd', 'pwd', 'passphrase', 'passcode', 'auth', 'oauth',
           'authorization', 'authentication', 'bearer', 'jwt', 'cookie', 'cookies', 'credential', 'credentials', 'cred', 'creds',
           'signature', 'signatures', 'sig'}
-_counts = {'keys', 'tokens'}
+_countable = {'keys', 'tokens'}
 _qualifiers = {'api', 'xapi', 'access', 'account', 'admin', 'app', 'auth', 'bearer', 'client', 'encryption', 'id', 'master', 'oauth', 'personal',
                'private', 'refresh', 'sas', 'secret', 'security', 'service', 'session', 'signing', 'subscription'}
 _harmless = {'page', 'next', 'prev', 'previous', 'continuation', 'cursor', 'resume', 'sync', 'max', 'min', 'stop', 'pad', 'bos', 'eos',
@@ -47,8 +47,8 @@ def _means_secret(name):
     "Whether `name` (a string) names a credential, by its last word and the word before it"
     *ws,last = [w for w in words(name) if not w.isdigit()] or ['']
     q = ws[-1] if ws else ''
-    if last not in _creds and last not in _counts: q,last = _split(last)
-    if last in _counts: return q in _qualifiers
+    if last not in _creds and last not in _countable: q,last = _split(last)
+    if last in _countable: return q in _qualifiers
     return last in _creds and q not in _harmless
 
 def secret_name(name):

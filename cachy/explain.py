@@ -13,9 +13,9 @@ from collections import deque
 from difflib import SequenceMatcher
 from functools import cache,lru_cache
 from .creds import secret_name
+from .answer import _re
 
 # %% ../nbs/05_explain.ipynb #834f7d24
-_re = cache(re.compile)
 _name = r'[A-Za-z_][\w-]*'
 
 def _step(i, k):
@@ -85,7 +85,8 @@ def _size(v): return len(_canon(v))
 # %% ../nbs/05_explain.ipynb #6e2b9c1c
 def _parts(body, n):
     "`(parts, shapes)`: the values of at most `n` parts of `body`, and the shapes of the parts opened, by path keys"
-    parts,shapes,open_ = {(): body},{},{(): _size(body)} if isinstance(body, (dict, list)) and body else {}
+    parts,shapes = {(): body},{}
+    open_ = {(): _size(body)} if isinstance(body, (dict, list)) and body else {}
     while open_:
         ks = max(open_, key=open_.get)
         if len(parts)-1+len(parts[ks]) > n: break
@@ -111,7 +112,7 @@ def _kids(p, v):
     return [(f'{p}[{i}]', i, x) for i,x in enumerate(v)] if isinstance(v, list) else []
 
 # %% ../nbs/05_explain.ipynb #444ee1cc
-def _hash(p, v, kids, hs, norm=str):
+def _node_hash(p, v, kids, hs, norm=str):
     "SHA-256 of path `p` and value `v`: of the hashes `hs` of its members `kids` (from `_kids`), for an object or a list; else of `v`, a string after `norm`"
     if isinstance(v, dict): b = b'{' + b''.join(hs[q] for q,_,_ in sorted(kids, key=lambda c: c[1]))
     elif isinstance(v, list): b = b'[' + b''.join(hs[q] for q,_,_ in kids)
@@ -121,13 +122,13 @@ def _hash(p, v, kids, hs, norm=str):
 
 # %% ../nbs/05_explain.ipynb #528d1f97
 def _hashes(v, norm=str):
-    "`(hashes, members)`: `{path: hash}` of every node of `v`, each made from its members' (`_hash`), and `{path: paths of its members}` of each object or list"
+    "`(hashes, members)`: `{path: hash}` of every node of `v`, each made from its members' (`_node_hash`), and `{path: paths of its members}` of each object or list"
     hs,ms = {},{}
     def walk(p, v):
         kids = _kids(p, v)
         if kids: ms[p] = [q for q,_,_ in kids]
         for q,_,x in kids: walk(q, x)
-        hs[p] = _hash(p, v, kids, hs, norm)
+        hs[p] = _node_hash(p, v, kids, hs, norm)
     walk('', v)
     return hs,ms
 
@@ -169,14 +170,14 @@ def _prep(body, norm):
     return hidden(body) if _secretive(body) else body,norm
 
 # %% ../nbs/05_explain.ipynb #6e2b9c21
-def sketch(body, hdrs, stream, norm=str, n=12, limit=1000):
+def sketch(body, key_hs, stream, norm=str, n=12, limit=1000):
     "What a record keeps of its request: stream flag, key headers, digests and previews of the parts of `body`, and tokens of its nodes"
     hb,norm = _prep(body, norm)
     vals,opened = _nodes(*_hashes(hb, norm))
     limit -= len(vals)+len(opened)+28
     while True:
         parts,shapes = _parts(body, n)
-        res = dict(stream=bool(stream), hdrs={h:_preview(v, h, 60) for h,v in hdrs.items()},
+        res = dict(stream=bool(stream), hdrs={h:_preview(v, h, 60) for h,v in key_hs.items()},
                    shape={path_str(k):s for k,s in shapes.items()},
                    parts={path_str(k):_part(k, v, norm) for k,v in parts.items()})
         if n <= 1 or len(json.dumps(res)) <= limit: return res | dict(nodes=vals, opened=opened)
@@ -216,7 +217,7 @@ def _deep(rec, body, hs, norm=str):
         new = [c for c in kids if _token(hs[c[0]]) not in vals]
         if not new: return None if gone else res.append((p, v, 'fewer'))
         old = kids[:new[0][1]] if isinstance(v, list) else [c for c in kids if c not in new]
-        if _token(_hash(p, v, old, hs, norm)) in vals: return res.extend((q, x, 'added') for q,_,x in (kids[len(old):] if isinstance(v, list) else new))
+        if _token(_node_hash(p, v, old, hs, norm)) in vals: return res.extend((q, x, 'added') for q,_,x in (kids[len(old):] if isinstance(v, list) else new))
         for q,_,x in new: walk(q, x)
     if _token(hs['']) not in vals: walk('', body)
     return res
@@ -247,10 +248,10 @@ def _by_parts(rec, body, norm):
     return res
 
 # %% ../nbs/05_explain.ipynb #d7ec7031
-def differences(rec, body, hdrs, stream, norm=str, hashed=None):
-    "`(what, recorded, sent)` for each way the request (`body`, `hdrs`, `stream`) differs from sketch `rec`, down to the deepest node; `hashed`: `_hashed(body, norm)`, if made already"
+def differences(rec, body, key_hs, stream, norm=str, hashed=None):
+    "`(what, recorded, sent)` for each way the request (`body`, `key_hs`, `stream`) differs from sketch `rec`, down to the deepest node; `hashed`: `_hashed(body, norm)`, if made already"
     res = [('stream', str(rec.get('stream')), str(bool(stream)))] if rec.get('stream') != bool(stream) else []
-    rh,sh = rec.get('hdrs') or {},{h:_preview(v, h, 60) for h,v in hdrs.items()}
+    rh,sh = rec.get('hdrs') or {},{h:_preview(v, h, 60) for h,v in key_hs.items()}
     res += [(f'{h} header', rh.get(h, 'nothing'), sh.get(h, 'nothing')) for h in sorted(set(rh)|set(sh)) if rh.get(h) != sh.get(h)]
     if not isinstance(rec.get('nodes'), str): return res + _by_parts(rec, body, norm)
     return res + [_was(rec, p, v, how) for p,v,how in _deep(rec, *(hashed or _hashed(body, norm)))]
@@ -262,22 +263,22 @@ def _alike(rec, ds, sent):
     return 1 - sum(not w.endswith(('stream', ' header')) for w,_,_ in ds) / max(1, len(rec.get('parts') or ()))
 
 # %% ../nbs/05_explain.ipynb #90c868f1
-def closest(cands, body, hdrs, stream, norm=str):
+def closest(cands, body, key_hs, stream, norm=str):
     "`(key, differences)` for the sketch in `cands` (`(key, sketch)` pairs) the request is most like, or `None`"
     if not cands: return None
     def like(ds): return sum(SequenceMatcher(None, a.lower(), b.lower()).ratio() for _,a,b in ds)
     hashed = _hashed(body, norm)
     sent,scored = set(map(_token, hashed[1].values())),[]
     for i,(k,s) in enumerate(cands):
-        ds = differences(s, body, hdrs, stream, norm, hashed)
+        ds = differences(s, body, key_hs, stream, norm, hashed)
         scored.append((-_alike(s, ds, sent), len(ds), -like(ds), i, k, ds))
     return min(scored)[4:]
 
 # %% ../nbs/05_explain.ipynb #b3b8ee93
-def alike(rec, body, hdrs, stream, norm=str):
-    "The share, from 0 to 1, of the body that sketch `rec` saw that the request (`body`, `hdrs`, `stream`) matches"
+def alike(rec, body, key_hs, stream, norm=str):
+    "The share, from 0 to 1, of the body that sketch `rec` saw that the request (`body`, `key_hs`, `stream`) matches"
     hashed = _hashed(body, norm)
-    return _alike(rec, differences(rec, body, hdrs, stream, norm, hashed), set(map(_token, hashed[1].values())))
+    return _alike(rec, differences(rec, body, key_hs, stream, norm, hashed), set(map(_token, hashed[1].values())))
 
 # %% ../nbs/05_explain.ipynb #a6d44b41
 def plural(n, one, many=None):

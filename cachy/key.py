@@ -12,6 +12,8 @@ import hashlib,json,re,zlib
 from functools import cache
 from urllib.parse import urlencode
 from .creds import secret_param,listed
+from .answer import _re
+from .explain import _canon
 
 # %% ../nbs/10_key.ipynb #9b8a8b62
 def _url(req, key=False, drop=secret_param):
@@ -133,8 +135,6 @@ def _json(req, key2=False, hs=None):
     o.pop('prompt_cache_key', None)
     return _links(o, {}) if b'tool' in c or b'unction' in c else o
 
-_canon = json.JSONEncoder(sort_keys=True, separators=(',',':'), ensure_ascii=False).encode
-
 # %% ../nbs/10_key.ipynb #3a8c1e46
 def _text(req, js, key2=False):
     "The body of `req` as text for its key, given its JSON `js` (from `_json`): `js` dumped canonically, else the content with a constant multipart boundary"
@@ -147,17 +147,14 @@ def _body(req, key2=False):
     "The body of `req` (read) as text, normalised so that equal requests give equal text"
     return _text(req, _json(req, key2), key2)
 
-# %% ../nbs/10_key.ipynb #3c2d6e84
-_rx = cache(re.compile)
-
 # %% ../nbs/10_key.ipynb #22f1a018
 _folders = ((r'^(?:.*?[\\/])?(?:site|dist)-packages(?=[\\/])', '<site-packages>'),
             (r'^(?:.*?[\\/])?(?:lib[\\/]+python3\.\d+|Python3\d+[\\/]+Lib)(?=[\\/])', '<stdlib>'),
             (r'^(?:/home/[^\\/]+|/Users/[^\\/]+|[A-Za-z]:[\\/]+Users[\\/]+[^\\/]+|/root)(?=[\\/])', '~'))
 
-def _fold(p):
+def _portable(p):
     "Path `p`, of a traceback's frame or a repr, with the folders that differ between machines named: installed packages, the standard library, a home folder"
-    for pat,rep in _folders: p = _rx(pat).sub(rep, p, 1)
+    for pat,rep in _folders: p = _re(pat).sub(rep, p, 1)
     return p
 
 # %% ../nbs/10_key.ipynb #f644493b
@@ -165,11 +162,11 @@ _ipykernel = (r'ipykernel_\d+([\\/]+)\d+\.py', r'ipykernel_N\1N.py', 'ipykernel_
 _ipython_input = (r'<ipython-input-\d+-[0-9a-f]+>', '<ipython-input>', '<ipython-input-')
 _cell_in = (r'Cell In\[\d+\], line \d+', 'Cell In[N], line N', 'Cell In[')
 _input_in = (r'Input In \[\d+\], in <cell line: \d+>', 'Input In [N], in <cell line: N>', 'Input In [')
-_frame = (r'''([Ff]ile \\?")([^"\n]{1,400}?)(\\?", line )\d+''', lambda m: f'{m[1]}{_fold(m[2])}{m[3]}N', '", line ')
+_frame = (r'''([Ff]ile \\?")([^"\n]{1,400}?)(\\?", line )\d+''', lambda m: f'{m[1]}{_portable(m[2])}{m[3]}N', '", line ')
 _at_line = (r'''((?:^|(?<=File )|(?<=\\n)|(?<=[\n"]))[ \t]*)((?:[^\s"'<>|*?\\]|\\\\|\\(?![nrtu"\\])){1,400}?\.pyx?):\d+(?=, in\b|: )''',
-            lambda m: f'{m[1]}{_fold(m[2])}:N', '.py:')
+            lambda m: f'{m[1]}{_portable(m[2])}:N', '.py:')
 _repr_addr = (r'\bat 0x[0-9a-fA-F]{6,16}\b(?=>|, file )', 'at 0xADDR', 'at 0x')
-_module_from = (r"""(' from ')([^'\n]{1,400}?)('>)""", lambda m: f'{m[1]}{_fold(m[2])}{m[3]}', "' from '")
+_module_from = (r"""(' from ')([^'\n]{1,400}?)('>)""", lambda m: f'{m[1]}{_portable(m[2])}{m[3]}', "' from '")
 _var_folders = (r'/var/folders/[\w-]+/[\w-]+/T/', '/tmp/', '/var/folders/')
 _tmp = (r'/tmp/tmp[\w-]{6,}', '/tmp/tmpX', '/tmp/tmp')
 norm_pats = [_ipykernel, _ipython_input, _cell_in, _input_in, _frame, _at_line, _repr_addr, _module_from, _var_folders, _tmp]
@@ -190,7 +187,7 @@ def _norm(s, pats=None):
     "`s` with each pattern of `pats` (default `norm_pats`) replaced, but those whose literal `s` lacks"
     for p in norm_pats if pats is None else pats:
         lit = p[2] if len(p) > 2 else ''
-        if (lit in s) if lit.__class__ is str else any(map(s.__contains__, lit)): s = _rx(p[0]).sub(p[1], s)
+        if (lit in s) if lit.__class__ is str else any(map(s.__contains__, lit)): s = _re(p[0]).sub(p[1], s)
     return s
 
 # %% ../nbs/10_key.ipynb #a12d0b0b

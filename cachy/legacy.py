@@ -24,15 +24,15 @@ def _form_boundary(ct):
         if s.strip().lower().startswith(b'boundary='): return s.strip()[9:].strip(b'"')
 
 # %% ../nbs/04_legacy.ipynb #4e1a0b0a
-def _content(req):
+def _pycachy_body(req):
     "The body of `req` with its multipart boundary made constant (pycachy 0.0.5 on)"
     b = _form_boundary(req.headers.get('content-type', '').encode())
     return req.content.replace(b, b'cachy-boundary') if b else req.content
 
 # %% ../nbs/04_legacy.ipynb #a1284f18
 def _sorted_json(req):
-    "The body of `req` as pycachy 0.0.9 on hashed it: JSON re-dumped with sorted keys, else `_content`"
-    c = _content(req)
+    "The body of `req` as pycachy 0.0.9 on hashed it: JSON re-dumped with sorted keys, else `_pycachy_body`"
+    c = _pycachy_body(req)
     if 'json' in req.headers.get('content-type', '').lower():
         try: return json.dumps(json.loads(c), sort_keys=True).encode()
         except Exception: pass
@@ -70,7 +70,7 @@ def pycachy_keys(req, stream=None, extra=()):
           (_hex8(f'{u}{s}'.encode(), b13), '0.0.13-0.0.19'),
           (_hex8(f'{u}{stream}'.encode(), js), '0.0.12'),
           (_hex8(f'{u}False'.encode(), js), '0.0.9-0.0.11'),
-          (_hex8(f'{u}False'.encode(), _content(req)), '0.0.5-0.0.8'),
+          (_hex8(f'{u}False'.encode(), _pycachy_body(req)), '0.0.5-0.0.8'),
           (_hex8(f'{req.url.host}False'.encode(), req.content), '0.0.2-0.0.4'),
           (_hex8(f'{req.url}False'.encode(), req.content), '0.0.1')]
     res = {}

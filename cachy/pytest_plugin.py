@@ -53,7 +53,7 @@ def _kwargs(config):
     return dict(cache_dir=str(d), mode=mode, offline=opt('cachy_offline') or ini('cachy_offline') or None, doms=doms+tuple(h for h in ini('cachy_doms') if h.strip()))
 
 # %% ../nbs/06_pytest.ipynb #4e0b7c61
-def _advice(config, mark=None, host=None):
+def _run_advice(config, mark=None, host=None):
     "How to record a call when this run replays: change the setting the mode came from, the `cachy` marker `mark` first; add `host` to `cachy_doms` if given"
     opt,kw = config.getoption,getattr(mark, 'kwargs', {})
     if kw.get('offline') or kw.get('mode') == 'replay': how = "give the test's marker mode='record' instead: @pytest.mark.cachy(mode='record')"
@@ -67,7 +67,7 @@ def _advice(config, mark=None, host=None):
 # %% ../nbs/06_pytest.ipynb #2a9e7f13
 _fig = 'hit','recorded','miss','replay_failure','pass','saved_s','saved_tokens'
 
-def _zero(): return dict.fromkeys(_fig, 0) | dict(passed={}, saved_usd=None)
+def _no_totals(): return dict.fromkeys(_fig, 0) | dict(passed={}, saved_usd=None)
 
 # %% ../nbs/06_pytest.ipynb #03e2807f
 def _since(s1, s0):
@@ -76,7 +76,7 @@ def _since(s1, s0):
     return d | dict(saved_usd=None if s1['saved_usd'] is None else s1['saved_usd']-(s0['saved_usd'] or 0))
 
 # %% ../nbs/06_pytest.ipynb #5534ac36
-def _add(t, d):
+def _add_totals(t, d):
     "Add figures `d` to the totals `t`"
     for k in _fig: t[k] += d[k]
     for h,n in d['passed'].items(): t['passed'][h] = t['passed'].get(h, 0)+n
@@ -86,7 +86,7 @@ def _add(t, d):
 # %% ../nbs/06_pytest.ipynb #868b722c
 class _Cachy:
     "The plugin's state for one pytest run"
-    def __init__(self, config): self.config,self.on,self.path,self.done = config,False,None,_zero()
+    def __init__(self, config): self.config,self.on,self.path,self.done = config,False,None,_no_totals()
 
 # %% ../nbs/06_pytest.ipynb #e28596be
 def _hook(f):
@@ -122,7 +122,7 @@ def _runtest_protocol(self, item):
     try:
         with cachy(**kw): return (yield)
     finally:
-        if not self.on: _add(self.done, _since(cachy_stats(), s0))
+        if not self.on: _add_totals(self.done, _since(cachy_stats(), s0))
 
 # %% ../nbs/06_pytest.ipynb #7d0e6a35
 _outside = re.compile(r'would reach (\S+), which is not in doms')
@@ -132,9 +132,10 @@ def _phase(self, item=None):
     from cachy.core import ReplayMiss
     try: return (yield)
     except ReplayMiss as e:
-        mark,m = item.get_closest_marker('cachy') if item else None,_outside.search(e.why)
+        mark = item.get_closest_marker('cachy') if item else None
+        m = _outside.search(e.why)
         if e.advice.startswith('cachy cannot record'): advice = e.advice
-        else: advice = _advice(self.config, mark, m[1] if m else None)
+        else: advice = _run_advice(self.config, mark, m[1] if m else None)
         msg = f"{e.why}\n{advice}"
     pytest.fail(msg, pytrace=False)
 
@@ -160,7 +161,7 @@ def _runtest_teardown(self, item, nextitem): return (yield from self._phase(item
 def _sessionfinish(self, session):
     if self.on:
         from cachy.core import disable_cachy,cachy_stats
-        _add(self.done, _since(cachy_stats(), self.start))
+        _add_totals(self.done, _since(cachy_stats(), self.start))
         disable_cachy()
     if hasattr(self.config, 'workeroutput'): self.config.workeroutput['cachy'] = dict(done=self.done, path=self.path and str(self.path))
 
@@ -169,7 +170,7 @@ def _sessionfinish(self, session):
 @pytest.hookimpl(optionalhook=True)
 def _testnodedown(self, node, error):
     if d := getattr(node, 'workeroutput', {}).get('cachy'):
-        _add(self.done, d['done'])
+        _add_totals(self.done, d['done'])
         self.path = self.path or d['path']
 
 # %% ../nbs/06_pytest.ipynb #2e8c7f51

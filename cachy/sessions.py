@@ -15,7 +15,7 @@ from fastcore.basics import patch
 from . import core,answer
 from . import key as keying
 from .key import _hash,_key_version,_url,_key_headers,_hdr_lines,_norm,_canon,_drop,_links,_decode
-from .core import ReplayMiss,_note,_used,_write,_advice,_ours,_recordable
+from .core import ReplayMiss,_note,_used,_write,_advice,_handles,_recordable
 from .explain import sketch,closest,plural
 
 # %% ../nbs/09_sessions.ipynb #4d75ca97
@@ -26,7 +26,7 @@ def _pairs(hs):
     return list(hs.items()) if hasattr(hs, 'items') else list(hs)
 
 # %% ../nbs/09_sessions.ipynb #a8c17832
-def _mirror(uri, headers):
+def _handshake(uri, headers):
     "The httpx request standing for the handshake of a session to `uri` with `headers`: what is keyed, allowed and noted"
     return httpx.Request('WS', uri, headers=_pairs(headers))
 
@@ -92,7 +92,7 @@ def _keyed(data, text):
     return ('' if text else 'binary ') + _norm(s),v
 
 # %% ../nbs/09_sessions.ipynb #55191047
-def _step(key, t):
+def _next_key(key, t):
     "The key after frame `t` (from `_keyed`) is sent on a session whose frames so far have `key`"
     return _hash((key, t), 24)
 
@@ -159,19 +159,19 @@ def _swap(data, ids):
     return data
 
 # %% ../nbs/09_sessions.ipynb #1fd13af3
-def _model(req):
+def _url_model(req):
     "The model that the handshake URL of `req` names, if any"
     p = req.url.params
     return p.get('model') or p.get('deployment')
 
 # %% ../nbs/09_sessions.ipynb #afa64f03
-def _named(js):
+def _frame_model(js):
     "The model that client frame `js` names: OpenAI's `model`, Gemini Live's `setup.model`; `None` if none"
     for o in (js, js.get('setup'), js.get('session'), js.get('response')):
         if isinstance(o, dict) and isinstance(m := o.get('model'), str) and m: return m
 
 # %% ../nbs/09_sessions.ipynb #38deae17
-def _cost(frames, model, took):
+def _turn_cost(frames, model, took):
     "`took` and the `usage` that `frames` report"
     u = answer.frames_usage([_data(f) for f in frames], model)
     return dict(took=round(took, 3)) | ({} if u is None else dict(usage=u))
@@ -214,9 +214,9 @@ def _turn_miss(b, why=None):
 class _Book:
     "What one session has sent and read, what the file answers, and what it records: all that sync and async sessions share"
     def __init__(self, c, req, head, rec):
-        self.c,self.req,self.key,self.at,self.n,self.model = c,req,head,None,0,_model(req)
+        self.c,self.req,self.key,self.at,self.n,self.model = c,req,head,None,0,_url_model(req)
         self.queue,self.pending,self.done,self.sent,self.read,self.ids,self.threads = deque(),[],[],[],[],{},set()
-        self.live,self.keep,self.end,self.closed,self.miss,self.sub,self.t0,self.t1 = None,True,None,None,None,None,time.perf_counter(),None
+        self.live,self.recording,self.end,self.closed,self.miss,self.sub,self.t0,self.t1 = None,True,None,None,None,None,time.perf_counter(),None
         if rec is not None: self.hit(head, rec)
 
 # %% ../nbs/09_sessions.ipynb #e5d7efc4
@@ -234,10 +234,10 @@ def hit(self:_Book, key, rec):
 def send(self:_Book, data, text):
     "Note frame `data` sent by the client: whether it goes to the live connection"
     t,v = _keyed(data, text)
-    if self.model is None and isinstance(v, dict): self.model = _named(v)
+    if self.model is None and isinstance(v, dict): self.model = _frame_model(v)
     if self.live is not None and (self.read or self.n == 0): self.close_turn()
     if not self.sent and not self.pending: self.t0 = time.perf_counter()
-    self.key = _step(self.key, t)
+    self.key = _next_key(self.key, t)
     if self.live is not None:
         self.sent.append((data, text, v))
         return True
@@ -279,21 +279,21 @@ def got(self:_Book, data):
     "Note frame `data` read from the live connection"
     self.read.append(_stored(data))
     self.t1 = time.perf_counter()
-    if self.keep and (why := _fault(data)): self.stop(why)
+    if self.recording and (why := _fault(data)): self.stop(why)
     return data
 
 # %% ../nbs/09_sessions.ipynb #3cecb911
 @patch
 def stop(self:_Book, why):
     "Record nothing more of this session, because of `why`"
-    if self.keep: _note(self.c.debug, 'unrecorded', self.key, self.req, why)
-    self.keep = False
+    if self.recording: _note(self.c.debug, 'unrecorded', self.key, self.req, why)
+    self.recording = False
 
 # %% ../nbs/09_sessions.ipynb #abf68999
 @patch
 def close_turn(self:_Book, close=None):
     "Record the live turn that just ended, unless the recording stopped; the next turn starts"
-    if self.keep: self.write(close)
+    if self.recording: self.write(close)
     self.at,self.n,self.sent,self.read = self.key,self.n+1,[],[]
 
 # %% ../nbs/09_sessions.ipynb #3f7867af
@@ -304,7 +304,7 @@ def write(self:_Book, close=None):
     rec = dict(key=self.key, response='', status_code=101, binary=False, headers={}, frames=self.read, method='WS', url=_url(self.req), turn=n,
                sent=len(self.sent)) | ({'prev': self.at} if self.at else {}) | ({'close': list(close)} if close else {})
     if n == 0 and self.sub: rec['subprotocol'] = self.sub
-    rec |= _cost(self.read, self.model, (self.t1 if self.read else self.t0)-self.t0)
+    rec |= _turn_cost(self.read, self.model, (self.t1 if self.read else self.t0)-self.t0)
     rec['req'] = sketch([v for *_,v in self.sent], _key_headers(self.req), False, _norm)
     if _write(c.store, rec, replace=c.mode == 'refresh'):
         _note(c.debug, 'recorded', self.key, self.req)
@@ -359,7 +359,7 @@ def _finish_sessions():
     "At exit: record the live turn of each session left open"
     for s in list(_open):
         b = s.b
-        if b.live is not None and b.closed is None and not b.end and b.keep and (b.read or b.n == 0): b.close_turn()
+        if b.live is not None and b.closed is None and not b.end and b.recording and (b.read or b.n == 0): b.close_turn()
 
 # %% ../nbs/09_sessions.ipynb #45567c67
 class _Base:
@@ -464,7 +464,8 @@ def send(self:Session, message, text=None):
 @patch
 def recv(self:Session, timeout=None, decode=None):
     "The next frame, as websockets' `recv`: from the file, or live"
-    b,until = self.b,None if timeout is None else time.monotonic()+timeout
+    b = self.b
+    until = None if timeout is None else time.monotonic()+timeout
     with self.cv:
         b.threads.add(threading.get_ident())
         while (what := b.take(len(b.threads) < 2 and until is None))[0] != 'live':
@@ -620,9 +621,9 @@ async def wait_closed(self:ASession):
 def _begin(uri, headers):
     "`(config, handshake, first key, first record or None)` for a session to `uri`, or `None` when cachy leaves it alone; `ReplayMiss` where replay or offline mode may not open it"
     if (c := core._cfg) is None: return None
-    try: req = _mirror(uri, headers)
+    try: req = _handshake(uri, headers)
     except Exception: return None
-    if not _ours(c, req): return None
+    if not _handles(c, req): return None
     head = _head(req)
     rec = None if c.mode == 'refresh' else c.store.find(head, whole=False)
     if rec is not None and replayable(rec.get('frames')): return c,req,head,rec

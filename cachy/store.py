@@ -45,6 +45,15 @@ def warn(msg):
     while f is not None and f.f_code.co_filename.startswith(libs): f,n = f.f_back,n+1
     warnings.warn(msg, stacklevel=n if f is not None else 2)
 
+# %% ../nbs/01_store.ipynb #75259f20
+_warned = set()
+
+def warn_once(tag, msg):
+    "`warn(msg)` the first time `tag` is given, and never again in this process"
+    if tag in _warned: return
+    _warned.add(tag)
+    warn(msg)
+
 # %% ../nbs/01_store.ipynb #6f3d9a1e
 _kinds = [(stat.S_ISDIR, 'a folder'), (stat.S_ISFIFO, 'a FIFO'), (stat.S_ISCHR, 'a device'), (stat.S_ISBLK, 'a device'), (stat.S_ISSOCK, 'a socket')]
 
@@ -236,7 +245,9 @@ def _scan(self:Store, f, size):
         *whole,last = b.split(b'\n')
         for l in whole:
             ln = plen+len(l)
-            if part: l,part,plen = b''.join(part+[l])[:_big+1] if plen <= _big else b''.join(part),[],0
+            if part:
+                l = b''.join(part+[l])[:_big+1] if plen <= _big else b''.join(part)
+                part,plen = [],0
             n += 1
             if n == 1 and l.endswith(b'\r'): self.eol = b'\r\n'
             self._add(n, at, ln, l)
@@ -331,7 +342,7 @@ def find(self:Store, key, whole=True):
     return self.get(key, whole)
 
 # %% ../nbs/01_store.ipynb #3a9c4f70
-def _tmp(path, pid='*'):
+def _tmp_file(path, pid='*'):
     "The temporary file that `compact` in process `pid` writes beside `path` (a pattern for any process)"
     return path.with_name(f'.{path.name}.{pid}.tmp')
 
@@ -339,7 +350,7 @@ def _tmp(path, pid='*'):
 def _sweep(path):
     "Remove the temporary files of `compact`s that were killed, beside the file `path` leads to; only under the lock"
     real = Path(os.path.realpath(path))
-    for t in real.parent.glob(_tmp(Path(glob.escape(real.name))).name): t.unlink(missing_ok=True)
+    for t in real.parent.glob(_tmp_file(Path(glob.escape(real.name))).name): t.unlink(missing_ok=True)
 
 # %% ../nbs/01_store.ipynb #60042e8f
 @patch
@@ -383,7 +394,7 @@ def keys_for(self:Store, method, url):
 # %% ../nbs/01_store.ipynb #2f2056ed
 def _replace(path, pieces, old):
     "Write `pieces` to `path` atomically, through a temporary file beside it, unless they are `old`, what `path` holds"
-    tmp = _tmp(path, os.getpid())
+    tmp = _tmp_file(path, os.getpid())
     try:
         with open(tmp, 'wb') as f:
             for b in pieces: f.write(b)

@@ -15,9 +15,9 @@ except ImportError: httpx2 = None
 
 # %% ../nbs/11_streams.ipynb #6a0f2d93
 class _Body:
-    "A live body as it is read: given to `keep` once read to its real end, and never if reading it failed or stopped short of it"
-    def __init__(self, keep, skip, key=None):
-        self.keep,self.skip,self.key,self.buf,self.lock,self.settled = keep,skip,key,bytearray(),threading.Lock(),threading.Event()
+    "A live body as it is read: given to `save` once read to its real end, and never if reading it failed or stopped short of it"
+    def __init__(self, save, skip, key=None):
+        self.save,self.skip,self.key,self.buf,self.lock,self.settled = save,skip,key,bytearray(),threading.Lock(),threading.Event()
     def add(self, b):
         if b and (buf := self.buf) is not None: buf += b
         return b
@@ -26,7 +26,7 @@ class _Body:
         return buf
     def end(self):
         if (buf := self._take()) is None: return
-        try: self.keep(buf)
+        try: self.save(buf)
         finally: self._settle()
     def fail(self, why):
         if self._take() is None: return
@@ -121,9 +121,9 @@ class _TeeBase:
     def abort(self):
         "At exit, cut the connection under a read still waiting, so that it fails at once"
         ns = self.res.extensions.get('network_stream')
-        _cut(ns and ns.get_extra_info('socket'))
+        _shut(ns and ns.get_extra_info('socket'))
 
-def _cut(sock):
+def _shut(sock):
     "Shut socket `sock` (if any) down both ways: a read waiting on it returns"
     try: sock.shutdown(socket.SHUT_RDWR)
     except Exception: pass

@@ -128,10 +128,10 @@ class _Recorded:
 def test_stats_and_cli_agree_on_savings(rs):
     "For any records, hit any number of times, what `cachy_stats()` says the hits saved is what `cachy stats` says recording them again takes, as many times"
     from cachy.core import _saved
-    from cachy.cli import _cost,_tally
+    from cachy.cli import _priced_saving,_tally
     store = _Recorded({f'k{i}': r for i,(r,_) in enumerate(rs)})
     core = _saved([((store, f'k{i}'), h) for i,(_,h) in enumerate(rs)])
-    _,_,s,n,usd = _tally([(0, *_cost(r)) for r,h in rs for _ in range(h)])
+    _,_,s,n,usd = _tally([(0, *_priced_saving(r)) for r,h in rs for _ in range(h)])
     assert core['saved_tokens'] == n
     assert core['saved_s'] == pytest.approx(s, abs=1e-3)
     assert (core['saved_usd'] is None) == (usd is None)
