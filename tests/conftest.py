@@ -53,6 +53,14 @@ def cached(on, cfile):
     return cfile
 
 @pytest.fixture
+def proxy(srv, monkeypatch):
+    "Plain-HTTP requests to any host go to the loopback server, as to a proxy; undone after the test"
+    import pycachy_calls
+    for k in ('HTTP_PROXY', 'http_proxy'): monkeypatch.setenv(k, '')
+    pycachy_calls.via(srv.url)
+    return srv
+
+@pytest.fixture
 def oai(srv):
     from openai import OpenAI
     with OpenAI(api_key=OKEY, base_url=srv.url+'/v1') as c: yield c
