@@ -89,6 +89,7 @@ def _pytest_traceback(root, env):
     out = r.stdout
     return out[out.index('___ test_f ___'):out.index('short test summary')]
 
+@pytest.mark.slow
 def test_pytest_traceback_from_two_machines(srv, on, oai, tmp_path):
     "pytest's frames (`path:line: in f`) from two environments, with the package's lines moved: one request"
     tbs = [_pytest_traceback(tmp_path/'ann'/'proj', tmp_path/'home'/'ann'/'.venv'/'lib'/'python3.12'/'site-packages'),
