@@ -7,15 +7,6 @@ from urllib.parse import parse_qsl,urlsplit
 OKEY = 'sk-test-SECRET-openai-4f1c2a9e7b'
 AKEY = 'sk-ant-test-SECRET-anthropic-8d3e5f0a1c'
 
-def stats_since(before):
-    "How `cachy_stats()` moved since it returned `before`"
-    from cachy import cachy_stats
-    return {k: v-before[k] for k,v in cachy_stats().items() if k in ('hit', 'miss', 'recorded', 'pass', 'replay_failure')}
-
-def recs(path):
-    "The records of the `cachy.jsonl` at `path`"
-    return [json.loads(l) for l in path.read_text().splitlines() if l.strip()] if path.exists() else []
-
 def aoai(srv, **kw):
     from openai import AsyncOpenAI
     return AsyncOpenAI(api_key=OKEY, base_url=srv.url+'/v1', **kw)

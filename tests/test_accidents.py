@@ -4,8 +4,7 @@ from pathlib import Path
 import httpx,pytest
 from cachy import enable_cachy,disable_cachy
 from cachy.store import Store
-from helpers import ours,cli,py,child_env
-from server import recs
+from helpers import ours,cli,py,child_env,recs
 
 def cachy_warnings(ws): return [w for w in ws if str(w.message).startswith('cachy')]
 

@@ -4,8 +4,8 @@ from pathlib import Path
 import httpx,pytest
 import cachy.answer as cu
 from cachy.answer import events,usage,price,has_prices,error
-from helpers import ours,py
-from server import sse,recs,_chat,_chat_chunks,_response,_response_events,_message,_message_events,_cand,_cand_chunks
+from helpers import ours,py,recs,msgs,raised
+from server import sse,_chat,_chat_chunks,_response,_response_events,_message,_message_events,_cand,_cand_chunks
 
 def c5(model, i, o, c=0, w=0): return dict(model=model, input=i, output=o, cached=c, written=w)
 
@@ -272,3 +272,97 @@ a = [m in sys.modules for m in ("litellm", "cachy.core")] + [cu._prices.cache_in
 cu.has_prices()
 print(json.dumps(a + ["litellm" in sys.modules]))''')
     assert got == [False, False, 0, False]
+
+# An error inside a 200 stream
+
+@pytest.mark.parametrize('kind', ['overloaded', 'api'])
+def test_anthropic_error_event_not_recorded(kind, srv, cached, ant):
+    import anthropic
+    def go(): return list(ant.messages.create(model=f'inband-{kind}', max_tokens=9, messages=msgs('hi'), stream=True))
+    assert [raised(go) for _ in range(2)] == [anthropic.APIStatusError]*2
+    assert srv.total == 2
+    assert recs(cached) == []
+
+def test_anthropic_invalid_request_event_recorded(srv, cached, ant):
+    "A request the provider rejects as invalid, inside the stream, is a deterministic answer: recorded, and replayed"
+    import anthropic
+    def go(): return list(ant.messages.create(model='inband-invalid', max_tokens=9, messages=msgs('hi'), stream=True))
+    assert [raised(go) for _ in range(2)] == [anthropic.APIStatusError]*2
+    assert srv.total == 1
+    assert len(recs(cached)) == 1
+
+@pytest.mark.parametrize('kind', ['failed', 'error'])
+def test_responses_failure_not_recorded(kind, srv, cached, oai):
+    def go(): return [e.type for e in oai.responses.create(model=f'inband-{kind}', input='hi', stream=True)]
+    evs = [go() for _ in range(2)]
+    assert evs[0] == evs[1] and evs[0][-1] == ('response.failed' if kind == 'failed' else 'error')
+    assert srv.total == 2
+    assert recs(cached) == []
+
+def test_chat_error_chunk_not_recorded(srv, cached, oai):
+    import openai
+    def go(): return list(oai.chat.completions.create(model='inband-error', messages=msgs('hi'), stream=True))
+    assert [raised(go) for _ in range(2)] == [openai.APIError]*2
+    assert srv.total == 2
+    assert recs(cached) == []
+
+def test_gemini_error_object_not_recorded(srv, cached):
+    from google import genai
+    from google.genai import types
+    c = genai.Client(api_key='AIza-test', http_options=types.HttpOptions(base_url=srv.url))
+    def go(): return [x.text for x in c.models.generate_content_stream(model='inband-x', contents='hi')]
+    assert [raised(go) for _ in range(2)] == [raised(go)]*2
+    assert srv.total == 3
+    assert recs(cached) == []
+
+def test_whole_stream_still_recorded(srv, cached, ant, oai):
+    "The same streams without an error are recorded and replayed, as before"
+    a = [list(ant.messages.create(model='m', max_tokens=9, messages=msgs('hi'), stream=True)) for _ in range(2)]
+    b = [[e.type for e in oai.responses.create(model='m', input='hi', stream=True)] for _ in range(2)]
+    assert a[0] == a[1] and b[0] == b[1]
+    assert srv.total == 2
+    assert len(recs(cached)) == 2
+
+# An error of the account (its key, credits, quota, region) passes once the account is fixed: never recorded
+
+def _gemini(srv):
+    from google import genai
+    from google.genai import types
+    return genai.Client(api_key='AIza-test', http_options=types.HttpOptions(base_url=srv.url, retry_options=types.HttpRetryOptions(attempts=1)))
+
+_account = {'openrouter-credits': (402, 'openai'), 'deepseek-balance': (402, 'openai'), 'groq-flex': (498, 'openai'), 'xai-key': (400, 'openai'),
+            'azure-deployment': (404, 'azure'), 'anthropic-credits': (400, 'anthropic'), 'gemini-key': (400, 'gemini'), 'gemini-country': (400, 'gemini')}
+
+@pytest.mark.parametrize('kind', list(_account))
+def test_account_errors_not_recorded(kind, srv, on, cfile, oai, ant, capsys):
+    "Each provider's way of saying the key, the credits or the region is wrong: raised as without cachy, asked again every time, never in the file"
+    import openai,anthropic
+    from google.genai import errors
+    code,sdk = _account[kind]
+    on(debug=True)
+    def go():
+        m = f'acct-{kind}'
+        if sdk == 'openai': return oai.with_options(max_retries=0).chat.completions.create(model=m, messages=msgs('hi'))
+        if sdk == 'azure':
+            with openai.AzureOpenAI(azure_endpoint=srv.url, api_key='dummy', api_version='2024-10-21', max_retries=0) as az:
+                return az.chat.completions.create(model=m, messages=msgs('hi'))
+        if sdk == 'anthropic': return ant.with_options(max_retries=0).messages.create(model=m, max_tokens=9, messages=msgs('hi'))
+        c = _gemini(srv)
+        return c.models.generate_content(model=m, contents='hi')
+    errs = []
+    for _ in range(2):
+        with pytest.raises((openai.APIStatusError, anthropic.APIStatusError, errors.APIError)) as e: go()
+        errs.append(getattr(e.value, 'status_code', None) or e.value.code)
+    assert errs == [code, code]
+    assert srv.total == 2
+    assert recs(cfile) == []
+    assert capsys.readouterr().out.count('cachy NOT RECORDED') == 2
+
+def test_request_errors_still_recorded(srv, on, cfile, oai):
+    "An error the request earns, whoever sends it (a 400 about the request itself), is recorded and replayed as before"
+    import openai
+    on()
+    for _ in range(2):
+        with pytest.raises(openai.BadRequestError): oai.with_options(max_retries=0).chat.completions.create(model='status-400', messages=msgs('hi'))
+    assert srv.total == 1
+    assert [r['status_code'] for r in recs(cfile)] == [400]

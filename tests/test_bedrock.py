@@ -8,8 +8,7 @@ from botocore.exceptions import ClientError,EventStreamError
 from cachy import disable_cachy,doms,cachy_stats
 from cachy.answer import usage,_frames
 from bedrock_server import Bedrock
-from helpers import cachy,py
-from server import recs,stats_since
+from helpers import run_cachy,py,recs,stats_since
 
 KEY,SECRET,TOKEN = 'AKIATESTTESTTESTTEST','wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY','IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKEN'
 msgs = [{'role': 'user', 'content': [{'text': 'hi'}]}]
@@ -123,7 +122,7 @@ def test_signature_neither_keyed_nor_stored(br, cached):
     for v in (KEY, SECRET, TOKEN, h['authorization'], h['authorization'].rsplit('=', 1)[1], h['x-amz-date'], h['x-amz-security-token'], h['amz-sdk-invocation-id']):
         assert v not in text
     assert 'authorization' not in text.lower() and 'x-amz-' not in text.lower()
-    r = cachy('check', '--cache-dir', cached.parent)
+    r = run_cachy('check', '--cache-dir', cached.parent)
     assert (r.returncode, r.stdout.strip()) == (0, f'cachy check: {cached} OK'), r.stdout + r.stderr
 
 def test_presigned_url_keyed_without_signature(br, cached):

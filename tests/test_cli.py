@@ -4,7 +4,7 @@ import httpx,pytest
 from cachy.core import enable_cachy,disable_cachy
 from cachy.explain import sketch
 from cachy.store import Store
-from helpers import ours,cachy
+from helpers import ours,run_cachy,cli
 from server import _message_events
 
 SUBS = 'stats','ls','show','compact','prune','check'
@@ -47,28 +47,28 @@ def _args(sub, d, tmp):
     return [sub, '--cache-dir', d, *extra]
 
 def test_help():
-    r = cachy('--help')
+    r = run_cachy('--help')
     assert r.returncode == 0, r.stderr
     assert all(s in r.stdout for s in SUBS)
     for s in SUBS:
-        r = cachy(s, '--help')
+        r = run_cachy(s, '--help')
         assert r.returncode == 0, r.stdout
         assert '--cache-dir DIR' in r.stdout, r.stdout
         assert r.stdout.startswith(f'usage: cachy {s} '), r.stdout
-    assert '-- CMD [ARGS ...]' in cachy('prune', '--help').stdout
-    r = cachy()
+    assert '-- CMD [ARGS ...]' in run_cachy('prune', '--help').stdout
+    r = run_cachy()
     assert r.returncode == 2, r.stderr
     assert r.stdout.startswith('usage: cachy') and all(s in r.stdout for s in SUBS)
 
 def test_missing_file(tmp_path):
-    for s in SUBS: _one_line_error(cachy(*_args(s, tmp_path, tmp_path)), 2, f"cachy: no cache file {tmp_path/'cachy.jsonl'}")
+    for s in SUBS: _one_line_error(run_cachy(*_args(s, tmp_path, tmp_path)), 2, f"cachy: no cache file {tmp_path/'cachy.jsonl'}")
     assert not (tmp_path/'ran').exists()
-    _one_line_error(cachy('ls', '--cache-dir', tmp_path/'no'/'such'/'dir'), 2, f"cache_dir {tmp_path/'no'/'such'/'dir'} does not exist")
+    _one_line_error(run_cachy('ls', '--cache-dir', tmp_path/'no'/'such'/'dir'), 2, f"cache_dir {tmp_path/'no'/'such'/'dir'} does not exist")
 
 def test_unreadable_file(tmp_path):
     "A file that cannot be read (here one that fails with EIO, which even root cannot read) is one line, before anything runs"
     (tmp_path/'cachy.jsonl').symlink_to('/proc/self/mem')
-    for s in SUBS: _one_line_error(cachy(*_args(s, tmp_path, tmp_path)), 2, f"cachy: cannot read {tmp_path/'cachy.jsonl'}")
+    for s in SUBS: _one_line_error(run_cachy(*_args(s, tmp_path, tmp_path)), 2, f"cachy: cannot read {tmp_path/'cachy.jsonl'}")
     assert not (tmp_path/'ran').exists()
 
 @pytest.mark.parametrize('how', ['folder', 'file', 'under_file'])
@@ -78,21 +78,21 @@ def test_wrong_cache_dir(how, tmp_path):
     if how == 'folder': (tmp_path/'cachy.jsonl').mkdir()
     else: (tmp_path/'f').write_text('')
     text = f"{tmp_path/'cachy.jsonl'} is a folder" if how == 'folder' else f"{tmp_path/'f'} is"
-    for s in SUBS: _one_line_error(cachy(*_args(s, d, tmp_path)), 2, text)
+    for s in SUBS: _one_line_error(run_cachy(*_args(s, d, tmp_path)), 2, text)
     assert not (tmp_path/'ran').exists()
 
 def test_finds_the_project_file(tmp_path, srv):
     (tmp_path/'pyproject.toml').write_text('[project]\nname = "x"\n')
     (tmp_path/'nbs').mkdir()
     keys = _record(tmp_path, srv.url)
-    r = cachy('ls', cwd=tmp_path/'nbs')
+    r = run_cachy('ls', cwd=tmp_path/'nbs')
     assert r.returncode == 0, r.stderr
     assert [l.split()[0] for l in r.stdout.splitlines()] == list(keys.values())
 
 def test_ls(rec, srv):
     d,keys = rec
     with open(d/'cachy.jsonl', 'a') as f: f.write(json.dumps(dict(key='0'*16, response='{}', headers={}, status_code=200, binary=False))+'\n')
-    r = cachy('ls', '--cache-dir', d)
+    r = run_cachy('ls', '--cache-dir', d)
     assert r.returncode == 0, r.stderr
     assert r.stderr == ''
     ls = r.stdout.splitlines()
@@ -107,7 +107,7 @@ def test_ls(rec, srv):
 
 def test_stats(rec, srv):
     d,keys = rec
-    r = cachy('stats', '--cache-dir', d, '-n', 2)
+    r = run_cachy('stats', '--cache-dir', d, '-n', 2)
     assert r.returncode == 0, r.stderr
     assert r.stderr == ''
     out = r.stdout
@@ -128,57 +128,57 @@ def test_stats(rec, srv):
 
 def test_show(rec):
     d,keys = rec
-    r = cachy('show', keys['big'], '--cache-dir', d)
+    r = run_cachy('show', keys['big'], '--cache-dir', d)
     assert r.returncode == 0, r.stderr
     assert r.stderr == ''
     assert json.loads(r.stdout)['model'] == 'gpt-4o'
     assert r.stdout.startswith('{\n  "id": "chatcmpl-2",\n')
-    r = cachy('show', keys['sse'], '--cache-dir', d)
+    r = run_cachy('show', keys['sse'], '--cache-dir', d)
     evs = [e.removeprefix('event: ').replace('\ndata: ', ': ').strip() for e in _message_events(5, 'claude-test', 'reply 5: hi')]
     assert evs[0].startswith('message_start: {"type": "message_start", "message": {"id": "msg_5"') and evs[-1] == 'message_stop: {"type": "message_stop"}'
     assert r.stdout.splitlines() == evs
-    r = cachy('show', keys['img'], '--cache-dir', d)
+    r = run_cachy('show', keys['img'], '--cache-dir', d)
     assert r.stdout == 'binary response: image/png, 2,008 bytes\n'
-    _one_line_error(cachy('show', 'ffffffffffffffff', '--cache-dir', d), 1, 'no entry with key ffffffffffffffff')
+    _one_line_error(run_cachy('show', 'ffffffffffffffff', '--cache-dir', d), 1, 'no entry with key ffffffffffffffff')
 
 def test_show_prefix(rec):
     "The start of a key will do, when no other key starts the same way"
     d,keys = rec
-    assert cachy('show', keys['big'][:7], '--cache-dir', d).stdout == cachy('show', keys['big'], '--cache-dir', d).stdout
+    assert run_cachy('show', keys['big'][:7], '--cache-dir', d).stdout == run_cachy('show', keys['big'], '--cache-dir', d).stdout
     with open(d/'cachy.jsonl', 'a') as f:
         for k in ('abc0000000000000000a', 'abc0000000000000000b'): f.write(json.dumps(dict(key=k, response='{}'))+'\n')
-    _one_line_error(cachy('show', 'abc0', '--cache-dir', d), 1, 'abc0 is the start of 2 keys')
+    _one_line_error(run_cachy('show', 'abc0', '--cache-dir', d), 1, 'abc0 is the start of 2 keys')
 
 def test_version():
     import cachy as c
-    r = cachy('--version')
+    r = run_cachy('--version')
     assert (r.returncode, r.stdout) == (0, f'cachy {c.__version__}\n')
 
 def test_plurals(rec, srv, tmp_path):
     "1 entry, 2 entries: counts read right"
     d,keys = rec
     child = _script(tmp_path/'one.py', d, srv.url, [CALLS['mini']])
-    r = cachy('prune', '--cache-dir', d, '--', sys.executable, child)
+    r = run_cachy('prune', '--cache-dir', d, '--', sys.executable, child)
     assert r.returncode == 0, r.stdout
     assert r.stdout.startswith('cachy prune: removed 4 entries ('), r.stdout
     assert r.stdout.endswith(f"; 1 entry left in {d/'cachy.jsonl'}\n"), r.stdout
-    assert cachy('stats', '--cache-dir', d).stdout.startswith(f"{d/'cachy.jsonl'}: 1 entry, ")
+    assert run_cachy('stats', '--cache-dir', d).stdout.startswith(f"{d/'cachy.jsonl'}: 1 entry, ")
 
 def test_check(rec):
     d,keys = rec
     p = d/'cachy.jsonl'
-    r = cachy('check', '--cache-dir', d)
+    r = run_cachy('check', '--cache-dir', d)
     assert (r.returncode, r.stdout) == (0, f'cachy check: {p} OK\n')
     good = p.read_bytes()
     leak = json.dumps(dict(key='1'*16, response='your key is sk-proj-' + 'Ab3'*15, headers={}, status_code=200, binary=False))
     p.write_bytes(good + b'{"key": "broken\n' + leak.encode() + b'\n')
-    r = cachy('check', '--cache-dir', d)
+    r = run_cachy('check', '--cache-dir', d)
     assert r.returncode == 1, r.stdout
     assert r.stdout.splitlines() == [f'{p}:6: damaged: not JSON', f'{p}:7: looks like an OpenAI key (or DeepSeek, Moonshot): sk-proj-Ab3A…', f'cachy check: 2 problems in {p}']
     assert 'Ab3'*4 not in r.stdout
     p.write_bytes(good + b'{"key": "2", "response": "Authorization: Bearer abcdef0123456789xyz"}\n'
                   b'{"key": "3", "response": "AIza' + b'x'*35 + b' sk-ant-api03-' + b'y'*30 + b'"}\n')
-    r = cachy('check', '--cache-dir', d)
+    r = run_cachy('check', '--cache-dir', d)
     assert r.returncode == 1, r.stderr
     assert [l.split(': ', 1)[1] for l in r.stdout.splitlines()[:-1]] == [
         'looks like a bearer token: Bearer abcde…', 'looks like a Google API key: AIzaxxxxxxxx…', 'looks like an Anthropic key: sk-ant-api03…']
@@ -190,7 +190,7 @@ def test_check_credential_in_url(rec):
     p = d/'cachy.jsonl'
     old = dict(key='2'*16, response='{}', headers={}, status_code=200, binary=False, method='GET', url='https://api.x.ai/v1/models?api_key=xai-SECRET-1&alt=json')
     with open(p, 'a') as f: f.write(json.dumps(old)+'\n')
-    r = cachy('check', '--cache-dir', d)
+    r = run_cachy('check', '--cache-dir', d)
     assert r.returncode == 1, r.stderr
     assert r.stdout.splitlines()[0] == f'{p}:6: the URL carries a credential: api_key'
     assert 'SECRET' not in r.stdout
@@ -200,16 +200,16 @@ def test_compact(rec, srv):
     p = d/'cachy.jsonl'
     _record(d, srv.url, mode='refresh')
     assert len(p.read_bytes().splitlines()) == 10
-    r = cachy('check', '--cache-dir', d)
+    r = run_cachy('check', '--cache-dir', d)
     assert r.returncode == 1, r.stderr
     assert r.stdout.count('with another answer; line') == 5
-    r = cachy('compact', '--cache-dir', d)
+    r = run_cachy('compact', '--cache-dir', d)
     assert r.returncode == 0, r.stderr
     assert r.stderr == ''
     assert r.stdout.startswith(f'cachy compact: removed 5 of 10 lines; {p} now holds 5 entries in ')
     lines = p.read_bytes().splitlines()
     assert lines == sorted(lines) and [json.loads(l)['key'] for l in lines] == sorted(keys.values())
-    assert cachy('check', '--cache-dir', d).returncode == 0
+    assert run_cachy('check', '--cache-dir', d).returncode == 0
     n = srv.total
     _record(d, srv.url, mode='replay')
     assert srv.total == n, 'after compact every call is still a hit'
@@ -233,7 +233,7 @@ def test_prune(rec, srv, tmp_path):
     child = _script(tmp_path/'child.py', d, srv.url, [CALLS['img']])
     parent = _script(tmp_path/'parent.py', d, srv.url, [CALLS['mini'], new], child)
     n = srv.total
-    r = cachy('prune', '--cache-dir', d, '--', sys.executable, parent)
+    r = run_cachy('prune', '--cache-dir', d, '--', sys.executable, parent)
     assert r.returncode == 0, r.stderr
     assert [q['path'] for q in srv.reqs[n:]] == ['/v1/chat/completions'], 'only the new call goes to the server'
     s = Store(p)
@@ -247,33 +247,33 @@ def test_prune_failing_command(rec, srv, tmp_path):
     d,keys = rec
     p = d/'cachy.jsonl'
     before = p.read_bytes()
-    r = cachy('prune', '--cache-dir', d, '--', sys.executable, '-c', 'import sys; sys.exit(3)')
+    r = run_cachy('prune', '--cache-dir', d, '--', sys.executable, '-c', 'import sys; sys.exit(3)')
     assert r.returncode == 3, r.stderr
     assert 'exited with 3; nothing removed' in r.stderr
     assert p.read_bytes() == before
     script = _script(tmp_path/'s.py', d, srv.url, [CALLS['mini']])
     with open(script, 'a') as f: f.write('sys.exit(5)\n')
-    r = cachy('prune', '--cache-dir', d, '--', sys.executable, script)
+    r = run_cachy('prune', '--cache-dir', d, '--', sys.executable, script)
     assert r.returncode == 5, r.stderr
     assert p.read_bytes() == before
 
 def test_prune_refuses_when_nothing_was_used(rec):
     d,keys = rec
     before = (d/'cachy.jsonl').read_bytes()
-    _one_line_error(cachy('prune', '--cache-dir', d, '--', sys.executable, '-c', 'pass'), 1, 'used none of the 5 entries')
+    _one_line_error(run_cachy('prune', '--cache-dir', d, '--', sys.executable, '-c', 'pass'), 1, 'used none of the 5 entries')
     assert (d/'cachy.jsonl').read_bytes() == before
 
 def test_prune_usage(rec, tmp_path):
     d,keys = rec
     before = (d/'cachy.jsonl').read_bytes()
     for a in ([], ['--'], [sys.executable, '-c', 'pass']):
-        r = cachy('prune', '--cache-dir', d, *a)
+        r = run_cachy('prune', '--cache-dir', d, *a)
         assert r.returncode == 2, r.stderr
         assert r.stderr.startswith('usage: cachy prune [-h] [--cache-dir DIR] -- CMD [ARGS ...]'), r.stderr
-    r = cachy('ls', '--cache-dir', d, '--', 'x')
+    r = run_cachy('ls', '--cache-dir', d, '--', 'x')
     assert r.returncode == 2, r.stderr
     assert 'unrecognized arguments: -- x' in r.stderr
-    _one_line_error(cachy('prune', '--cache-dir', d, '--', 'no-such-command-for-cachy'), 127, 'cannot run no-such-command-for-cachy')
+    _one_line_error(run_cachy('prune', '--cache-dir', d, '--', 'no-such-command-for-cachy'), 127, 'cannot run no-such-command-for-cachy')
     assert (d/'cachy.jsonl').read_bytes() == before
 
 ASK = dict(model='gpt-4o', messages=[dict(role='system', content='Be brief.'), dict(role='user', content='tell me about topic 7')])
@@ -316,7 +316,7 @@ def test_stats_costs(costly):
     assert 'no-such-model-xyz' not in m
     w = max(len(_usd(p1)), len(_usd(p2)))
     u1,u2,u0 = _usd(p1).rjust(w),_usd(p2).rjust(w),'–'.rjust(w)
-    r = cachy('stats', '--cache-dir', costly)
+    r = run_cachy('stats', '--cache-dir', costly)
     assert (r.returncode, r.stderr) == (0, ''), r.stderr
     rows = [f"  1 entry    797 bytes  1 min 16 s  120,000 tokens  {u1}  ", f"  1 entry    889 bytes       2.5 s    5,100 tokens  {u2}  ",
             f"  1 entry    518 bytes      250 ms       15 tokens  {u0}  ", f"  1 entry    118 bytes         0 s        0 tokens  {u0}  "]
@@ -333,7 +333,7 @@ def test_stats_costs(costly):
 def test_stats_old_entries_add_nothing(tmp_path):
     "A file of pycachy's entries: no seconds, no tokens, no price"
     (tmp_path/'cachy.jsonl').write_text(json.dumps(COSTLY[-1])+'\n' + json.dumps(COSTLY[-1] | dict(key='87654321'))+'\n')
-    r = cachy('stats', '--cache-dir', tmp_path)
+    r = run_cachy('stats', '--cache-dir', tmp_path)
     assert r.stdout.splitlines()[:3] == [f"{tmp_path/'cachy.jsonl'}: 2 entries, 236 bytes; to record again: 0 s, 0 tokens, no price known",
                                          'by host:', '  2 entries  236 bytes  0 s  0 tokens  –  -']
 
@@ -342,7 +342,7 @@ def test_stats_without_price_map(costly, tmp_path):
     fake = tmp_path/'fake'
     (fake/'litellm').mkdir(parents=True)
     (fake/'litellm'/'__init__.py').write_text('')
-    r = cachy('stats', '--cache-dir', costly, env=dict(PYTHONPATH=os.pathsep.join([str(fake), *filter(None, [os.environ.get('PYTHONPATH')])])))
+    r = run_cachy('stats', '--cache-dir', costly, env=dict(PYTHONPATH=os.pathsep.join([str(fake), *filter(None, [os.environ.get('PYTHONPATH')])])))
     assert r.returncode == 0, r.stderr
     ls = r.stdout.splitlines()
     assert ls[0].endswith('; to record again: 1 min 18 s, 125,115 tokens, no price known') and '$' not in r.stdout
@@ -351,7 +351,7 @@ def test_stats_without_price_map(costly, tmp_path):
 
 def test_ls_model_and_prompt(costly):
     "Each entry's model and the start of its last message, in aligned columns"
-    r = cachy('ls', '--cache-dir', costly)
+    r = run_cachy('ls', '--cache-dir', costly)
     assert r.stdout.splitlines() == [
         "a1a1a1a1a1a1a1a1a1a1  200  797  gpt-4o             'tell me about topic 7'            POST https://api.openai.com/v1/chat/completions",
         "b2b2b2b2b2b2b2b2b2b2  200  889  claude-sonnet-4-5  'summarise the attached report …'  POST https://api.anthropic.com/v1/messages",
@@ -361,19 +361,19 @@ def test_ls_model_and_prompt(costly):
 @pytest.mark.parametrize('sub', ['ls', 'stats', 'check'])
 def test_cache_dir_before_or_after(costly, sub):
     "`--cache-dir DIR` goes before the subcommand or after it, and `.` is the working folder"
-    after = cachy(sub, '--cache-dir', costly)
+    after = run_cachy(sub, '--cache-dir', costly)
     assert after.returncode == 0, after.stderr
     assert after.stdout
-    assert cachy('--cache-dir', costly, sub).stdout == after.stdout
-    assert cachy(f'--cache-dir={costly}', sub).stdout == after.stdout
-    assert cachy('--cache-dir', costly/'nbs', sub, '--cache-dir', costly).stdout == after.stdout, 'the one after the subcommand wins'
-    here = cachy('--cache-dir', '.', sub, cwd=costly)
+    assert run_cachy('--cache-dir', costly, sub).stdout == after.stdout
+    assert run_cachy(f'--cache-dir={costly}', sub).stdout == after.stdout
+    assert run_cachy('--cache-dir', costly/'nbs', sub, '--cache-dir', costly).stdout == after.stdout, 'the one after the subcommand wins'
+    here = run_cachy('--cache-dir', '.', sub, cwd=costly)
     assert here.returncode == 0, here.stderr
     assert here.stdout == after.stdout.replace(f"{costly}/", '')
 
 def test_cache_dir_before_prune(rec, tmp_path):
     d,keys = rec
-    r = cachy('--cache-dir', d, 'prune', '--', sys.executable, '-c', 'pass')
+    r = run_cachy('--cache-dir', d, 'prune', '--', sys.executable, '-c', 'pass')
     assert r.returncode == 1, r.stderr
     assert 'used none of the 5 entries' in r.stderr
 
@@ -382,7 +382,7 @@ def test_show_stream_keeps_line_separators(tmp_path):
     txt = 'event: delta\r\ndata: {"text": "a\u2028b"}\r\n\r\n: ping\n\ndata: [DONE]\n\n'
     rec = dict(key='d'*20, response=txt, headers={'content-type': 'text/event-stream'}, status_code=200, binary=False)
     (tmp_path/'cachy.jsonl').write_text(json.dumps(rec)+'\n')
-    r = cachy('show', 'd'*20, '--cache-dir', tmp_path)
+    r = run_cachy('show', 'd'*20, '--cache-dir', tmp_path)
     assert r.returncode == 0, repr(r.stdout)
     assert r.stdout == 'delta: {"text": "a\u2028b"}\n[DONE]\n', repr(r.stdout)
 
@@ -393,3 +393,15 @@ def test_bare_cachy_lists_commands(tmp_path):
     r = subprocess.run([script('cachy')], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and r.stderr == ''
     assert [c for c in ('ls', 'stats', 'show', 'check', 'compact', 'prune') if not re.search(rf'^ +{c}\b', r.stdout, re.M)] == []
+
+# A cachy.jsonl that is not a regular file: refused at once, never read
+
+@pytest.mark.parametrize('kind', ['fifo', 'zero'])
+@pytest.mark.parametrize('cmd', ['ls', 'stats', 'check', 'compact', 'show'])
+def test_cli_refuses_non_files(kind, cmd, tmp_path):
+    p = tmp_path/'cachy.jsonl'
+    if kind == 'fifo': os.mkfifo(p)
+    else: p.symlink_to('/dev/zero')
+    rc,o,e = cli(cmd, *(['k'] if cmd == 'show' else []), '--cache-dir', tmp_path, timeout=10)
+    assert (rc, o) == (2, '')
+    assert e == f"cachy: {p} is {'a FIFO' if kind == 'fifo' else 'a device'}, not a regular file\n"

@@ -4,17 +4,8 @@ pycachy file, and pycachy's helpers. Provider hosts are reached over plain HTTP 
 as an HTTP proxy (`pycachy_calls.via`), so the URLs are the providers' own and nothing leaves 127.0.0.1."""
 import re,shutil
 import httpx,pytest
-import pycachy_calls
 from cachy import enable_cachy,cachy_stats,doms,no_cachy,ReplayMiss
-from helpers import here,ours,py
-from server import recs
-
-@pytest.fixture
-def proxy(srv, monkeypatch):
-    "Plain-HTTP requests to any host go to the loopback server, as to a proxy; undone after the test"
-    for k in ('HTTP_PROXY', 'http_proxy'): monkeypatch.setenv(k, '')
-    pycachy_calls.via(srv.url)
-    return srv
+from helpers import here,ours,py,recs
 
 def replayed(code, tmp_path, *args):
     "What `code` printed run in a fresh process recording, then in another replaying; both must succeed and print the same"

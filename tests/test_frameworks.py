@@ -22,8 +22,7 @@ from functools import cache
 import pytest
 from envs import cache_dir,clean_env,venv
 from framework_calls import dists
-from helpers import here
-from server import recs
+from helpers import here,recs
 
 pytestmark = [pytest.mark.slow, pytest.mark.index]  # virtual environments installed from the package index
 

@@ -7,15 +7,10 @@ from contextlib import contextmanager
 import httpx,httpx2,pytest,requests
 from hypothesis import HealthCheck,given,settings,strategies as st
 from cachy import enable_cachy,disable_cachy,no_cachy,ReplayMiss
-from helpers import ours,msgs,cli,py,child_env,here
-from server import Loopback,recs,sse
+from helpers import ours,msgs,cli,py,child_env,here,recs,raised
+from server import Loopback,sse
 
 quick = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-def raised(f):
-    "The type of what `f()` raises, or `None`"
-    try: f()
-    except BaseException as e: return type(e)
 
 class Scripted(Loopback):
     "A loopback server that answers every request with `self.answer`: `(status, content-type, [chunks])`, each chunk flushed on its own"

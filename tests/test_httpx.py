@@ -1,11 +1,11 @@
 "Raw httpx and httpx2 clients against the loopback server: keys, hosts, storage, patching, scoping"
 import asyncio,base64,json,re,threading
-import httpx,httpx2,pytest
+import httpx,httpx2,pytest,requests
 import cachy.core
 from cachy import enable_cachy,disable_cachy,cachy,no_cachy,cachy_stats,doms
-from server import recs,audio,stats_since as delta
+from helpers import recs,mods,stats_since as delta
+from server import audio
 
-mods = pytest.mark.parametrize('mod', [httpx, httpx2], ids=['httpx', 'httpx2'])
 chat = lambda text, **kw: dict(model='gpt-x', messages=[{'role': 'user', 'content': text}], **kw)
 
 @mods
@@ -455,3 +455,18 @@ def test_default_dir_cwd(srv, tmp_path, monkeypatch):
     enable_cachy(doms=('127.0.0.1',))
     with httpx.Client() as c: c.get(srv.url+'/echo')
     assert len(recs(tmp_path/'cachy.jsonl')) == 1
+
+# A hit never raises because of what a record holds
+
+@pytest.mark.parametrize('note,wire', [('naïve café', 'latin-1'), ('café ✓', 'utf-8')])
+def test_non_ascii_header_replays(note, wire, srv, on):
+    "A response header kept with hdrs= whose value is not ASCII, as latin-1 or UTF-8 bytes on the wire, is replayed with the value the live call had"
+    from urllib.parse import quote
+    on(hdrs=['x-note'])
+    url = f'{srv.url}/stable/note?note={quote(note)}&wire={wire}'
+    with httpx.Client() as c: live = c.get(url)
+    assert live.headers['x-note'] == note
+    with httpx.Client() as c, httpx2.Client() as c2: hits = [c.get(url), c2.get(url), c.get(url)]
+    assert [(h.headers['x-note'], h.json()) for h in hits] == [(note, live.json())]*3
+    assert requests.get(url).json() == live.json()
+    assert srv.total == 1

@@ -6,8 +6,8 @@ import httpx,openai,anthropic,pytest
 import cachy.core
 import pycachy_calls
 from cachy import enable_cachy,disable_cachy,ReplayMiss
-from helpers import here,msgs,py
-from server import recs,OKEY,AKEY
+from helpers import here,msgs,py,recs
+from server import OKEY,AKEY
 
 def claude(ant, text='hi', **kw): return ant.messages.create(model='claude-x', max_tokens=20, messages=msgs(text), **kw).content[0].text
 
@@ -204,3 +204,70 @@ def test_key1_file_replays(srv, tmp_path, monkeypatch):
     assert srv.total == 0
     ks = [len(r['key']) for r in recs(d/'cachy.jsonl')]
     assert ks == [16]*11 + [24]*11
+
+# Two different questions never share one answer; tracebacks still hit, and files recorded before still replay
+
+def test_hex_and_line_numbers_are_part_of_the_question(srv, cached, oai):
+    ask = lambda p: oai.chat.completions.create(model='m', messages=msgs(p)).choices[0].message.content
+    a,b = ask('What is 0xDEADBEEF in decimal?'),ask('What is 0xCAFEBABE in decimal?')
+    c,d = ask('Translate line 3, in the poem'),ask('Translate line 4, in the poem')
+    assert srv.total == 4
+    assert (a, b, c, d) == ('reply 1: What is 0xDEADBEEF in decimal?', 'reply 2: What is 0xCAFEBABE in decimal?',
+                            'reply 3: Translate line 3, in the poem', 'reply 4: Translate line 4, in the poem')
+
+def test_traceback_noise_still_hits(srv, cached, oai):
+    import noise_calls
+    assert noise_calls.tracebacks(oai, 1) == noise_calls.tracebacks(oai, 2)
+    assert srv.total == len(noise_calls.frames)
+
+def test_key2_file_replays(srv, tmp_path, monkeypatch):
+    "A file recorded by cachy before norm_pats were narrowed (commit f0d8964) replays, tracebacks and reprs included"
+    import pycachy_calls,noise_calls
+    for k in ('HTTP_PROXY', 'http_proxy'): monkeypatch.setenv(k, '')
+    d = tmp_path/'cache'
+    shutil.copytree(here/'fixtures'/'cachy-key2', d)
+    want = json.loads((d/'out.json').read_text())
+    before = (d/'cachy.jsonl').read_bytes()
+    pycachy_calls.via(srv.url)
+    enable_cachy(cache_dir=d, mode='replay')
+    try: got = noise_calls.run()
+    finally: disable_cachy()
+    assert got == want
+    assert srv.total == 0
+    assert (d/'cachy.jsonl').read_bytes() == before
+
+def test_key2_file_migrates(srv, tmp_path, monkeypatch, capsys):
+    "In record mode the key-2 file, recorded when keys hashed `send`'s stream flag (anthropic 2.17 now sends every request with `stream=True`), is answered and copied under key 3"
+    import pycachy_calls,noise_calls
+    for k in ('HTTP_PROXY', 'http_proxy'): monkeypatch.setenv(k, '')
+    d = tmp_path/'cache'
+    shutil.copytree(here/'fixtures'/'cachy-key2', d)
+    want = json.loads((d/'out.json').read_text())
+    old = {r['key']: r for r in recs(d/'cachy.jsonl')}
+    pycachy_calls.via(srv.url)
+    for mode in ('record', 'replay'):
+        enable_cachy(cache_dir=d, mode=mode, debug=True)
+        try: assert noise_calls.run() == want
+        finally: disable_cachy()
+        out = capsys.readouterr().out
+        if mode == 'record': assert out.count('cachy key 2') == len(noise_calls.frames)+2, out
+        else: assert 'cachy key 2' not in out, out
+    assert srv.total == 0
+    new = [r for r in recs(d/'cachy.jsonl') if r['key'] not in old]
+    assert len(new) == len(noise_calls.frames)+2
+    assert all(len(r['key']) == 24 for r in new)
+    assert {r['response'] for r in new} <= {r['response'] for r in old.values()}
+
+def test_key2_merged_entry_is_not_served(srv, tmp_path, monkeypatch):
+    "An entry that the earlier, broader patterns keyed (a bare 0x number) is not served; the miss says why"
+    import pycachy_calls,noise_calls
+    for k in ('HTTP_PROXY', 'http_proxy'): monkeypatch.setenv(k, '')
+    d = tmp_path/'cache'
+    shutil.copytree(here/'fixtures'/'cachy-key2', d)
+    pycachy_calls.via(srv.url)
+    enable_cachy(cache_dir=d, mode='replay')
+    try:
+        with pytest.raises(ReplayMiss) as e: noise_calls.ambiguous()
+    finally: disable_cachy()
+    assert srv.total == 0
+    assert 'an earlier cachy' in str(e.value) and '0x' in str(e.value)

@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.index]  # a virtual environment inst
 root = Path(__file__).resolve().parent.parent
 vdir = cache_dir()/f'legacy-{hashlib.sha256(str(root).encode()).hexdigest()[:12]}'
 reqs = ['openai>=2,<3', 'anthropic<1', 'pytest', 'hypothesis']
-mods = ['tests/test_sdks.py', 'tests/test_modes.py']
+files = ['tests/test_sdks.py', 'tests/test_modes.py']
 
 def _build():
     "The Python of the legacy environment: `reqs` and this clone's cachy (editable), made unless it already has them"
@@ -29,6 +29,6 @@ def test_legacy_stack_is_httpx_only():
     assert (opv.split('.')[0], anv.split('.')[0], no_h2, on_httpx) == ('2', '0', 'True', 'True')
 
 def test_sdk_suites_on_legacy_stack():
-    r = _run('-m', 'pytest', '-q', '-p', 'no:cacheprovider', *mods)
+    r = _run('-m', 'pytest', '-q', '-p', 'no:cacheprovider', *files)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
     assert ' passed' in r.stdout.splitlines()[-1]

@@ -5,8 +5,7 @@ import asyncio,json
 import pytest
 from lm15.transports import StdlibTransport,StdlibAsyncTransport,TransportRequest
 from cachy import enable_cachy,ReplayMiss
-from helpers import ours,msgs
-from server import recs
+from helpers import ours,msgs,recs
 
 def req(srv, text, stream=False):
     "lm15's request for a chat completion of `text`"

@@ -7,8 +7,7 @@ import hashlib,json,socket,subprocess,sys,time
 from pathlib import Path
 import pytest
 from envs import cache_dir,clean_env,venv
-from helpers import here,child_env
-from server import recs
+from helpers import here,child_env,recs
 
 pytestmark = pytest.mark.slow  # a server and clients in subprocesses
 

@@ -6,8 +6,8 @@ from openai import OpenAI
 from anthropic import Anthropic
 from cachy import enable_cachy,disable_cachy,ReplayMiss
 from envs import clean_env
-from helpers import here,msgs,py
-from server import recs,OKEY,AKEY
+from helpers import here,msgs,py,recs
+from server import OKEY,AKEY
 
 GKEY = 'AIza-test-SECRET-log-9e8d7c'
 

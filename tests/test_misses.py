@@ -5,8 +5,8 @@ import json
 import pytest
 from openai import OpenAI
 from cachy import ReplayMiss
-from helpers import msgs
-from server import recs,OKEY
+from helpers import msgs,recs
+from server import OKEY
 
 GKEY = 'AIza-test-SECRET-misses-3c1d'
 

@@ -4,8 +4,8 @@ import httpx,openai,pytest
 from cachy import enable_cachy,cachy_stats
 from cachy.core import ReplayMiss
 from cachy.store import Store
-from helpers import msgs,py
-from server import recs,aoai,aant,OKEY,stats_since as delta
+from helpers import msgs,py,recs,stats_since as delta
+from server import aoai,aant,OKEY
 
 def chat(c, text='hi'): return c.chat.completions.create(model='gpt-x', messages=msgs(text)).choices[0].message.content
 

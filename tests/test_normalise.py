@@ -1,9 +1,8 @@
 "What is keyed and what is stored, normalised: `norm_pats` on requests, `resp_keep` and `resp_norm_pats` on responses"
-import re,subprocess,sys
+import json,re,subprocess,sys
 import pytest
 import cachy.core
-from helpers import child_env
-from server import recs
+from helpers import child_env,recs
 
 R,C = '/v1/responses','/v1/chat/completions'
 instr = 'You answer tersely and never apologise. ' * 200
@@ -90,6 +89,7 @@ def _pytest_traceback(root, env):
     out = r.stdout
     return out[out.index('___ test_f ___'):out.index('short test summary')]
 
+@pytest.mark.slow
 def test_pytest_traceback_from_two_machines(srv, on, oai, tmp_path):
     "pytest's frames (`path:line: in f`) from two environments, with the package's lines moved: one request"
     tbs = [_pytest_traceback(tmp_path/'ann'/'proj', tmp_path/'home'/'ann'/'.venv'/'lib'/'python3.12'/'site-packages'),
@@ -100,3 +100,15 @@ def test_pytest_traceback_from_two_machines(srv, on, oai, tmp_path):
     outs = [oai.chat.completions.create(model='gpt-x', messages=[{'role': 'user', 'content': f'Why does this fail?\n{t}'}]).choices[0].message.content for t in tbs]
     assert srv.count(C) == 1
     assert outs[0] == outs[1]
+
+# `resp_keep = None` keeps a Responses body whole
+
+def test_resp_keep_none_keeps_everything(srv, cached, oai, monkeypatch):
+    "`resp_keep = None`, pycachy's way to keep Responses bodies byte-exact, records them whole, and they replay"
+    import cachy.core
+    monkeypatch.setattr(cachy.core, 'resp_keep', None)
+    ask = lambda: oai.responses.create(model='m', input='hi', instructions='Be brief.', temperature=0.5)
+    live,hit = ask(),ask()
+    assert srv.total == 1
+    assert (hit.instructions, hit.temperature, hit.output_text) == (live.instructions, live.temperature, live.output_text) == ('Be brief.', 0.5, 'reply 1: hi')
+    assert json.loads(recs(cached)[0]['response'])['instructions'] == 'Be brief.'

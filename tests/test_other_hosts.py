@@ -7,7 +7,8 @@ import pytest,requests,aiohttp
 from http.server import BaseHTTPRequestHandler
 from hypothesis import given,settings,strategies as st,HealthCheck
 from cachy import enable_cachy,disable_cachy,cachy_stats,doms
-from server import Loopback,recs
+from helpers import recs
+from server import Loopback
 
 elsewhere = ('api.example.ai',)  # doms without the loopback host: every request to the server is another host's
 

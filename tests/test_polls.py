@@ -10,10 +10,9 @@ import httpx,pytest
 from cachy import ReplayMiss
 from cachy.core import _seq_key
 from poll_server import PollServer
-from helpers import cachy,child_env as env
-from server import OKEY,recs
+from helpers import here,run_cachy,child_env as env,recs
+from server import OKEY
 
-here = Path(__file__).resolve().parent
 # flow: (polls to the end, requests that reach the server when it is recorded)
 flows = dict(responses=(3, 4), responses_async=(3, 4), batches=(4, 7), message_batches=(3, 5),
              gemini_batches=(3, 4), gemini_file=(3, 3), operation=(3, 3), operation_httpx2=(3, 3),
@@ -265,14 +264,14 @@ def test_each_answer_a_line(run, tmp_path):
 
 def test_check_reports_ok(run, tmp_path):
     run('batches', tmp_path)
-    r = cachy('check', '--cache-dir', tmp_path)
+    r = run_cachy('check', '--cache-dir', tmp_path)
     assert r.returncode == 0, r.stdout+r.stderr
     assert r.stdout.strip().endswith('OK'), r.stdout+r.stderr
 
 def test_compact_keeps_every_answer(run, tmp_path):
     rec,_ = run('message_batches', tmp_path)
     before = sorted(r['key'] for r in recs(tmp_path/'cachy.jsonl'))
-    r = cachy('compact', '--cache-dir', tmp_path)
+    r = run_cachy('compact', '--cache-dir', tmp_path)
     assert r.returncode == 0, r.stderr
     assert sorted(r['key'] for r in recs(tmp_path/'cachy.jsonl')) == before
     rep,sent = run('message_batches', tmp_path, 'replay')
@@ -286,7 +285,7 @@ def test_prune_keeps_the_answers_a_run_used(ps, run, tmp_path):
     ours = {r['key'] for r in recs(tmp_path/'cachy.jsonl')}
     run('operation', tmp_path, name='op-unused')
     cmd = [sys.executable, str(here/'poll_calls.py'), 'responses', str(tmp_path), ps.url, 'replay']
-    r = cachy('prune', '--cache-dir', tmp_path, '--', *cmd)
+    r = run_cachy('prune', '--cache-dir', tmp_path, '--', *cmd)
     assert r.returncode == 0, r.stderr
     assert {r['key'] for r in recs(tmp_path/'cachy.jsonl')} == ours
     rep,sent = run('responses', tmp_path, 'replay')

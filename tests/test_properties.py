@@ -775,7 +775,7 @@ def test_appended_bytes_cost_no_hit(server, tmp_path):
 @pytest.mark.slow
 def test_cachy_check_reports_appended_bytes(tmp_path):
     "The `cachy check` command exits 1 and names each line that `expected` says it must, whatever bytes were appended"
-    from helpers import cachy as run
+    from helpers import run_cachy as run
     @scaled(10)
     @given(st.lists(records, min_size=1, max_size=3, unique_by=lambda r: r['key']), tails)
     def prop(rs, ps):

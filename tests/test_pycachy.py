@@ -29,8 +29,8 @@ from envs import cache_dir,clean_env,lock,venv
 from cachy import enable_cachy,disable_cachy,cachy_stats
 from cachy.legacy import pycachy_keys
 from cachy.store import Store
-from helpers import here,msgs,cachy,ours
-from server import Server,recs
+from helpers import here,msgs,run_cachy,ours,recs
+from server import Server
 
 work = cache_dir()/'pycachy'
 fixtures = here/'fixtures'
@@ -203,7 +203,7 @@ def test_fixture_prune_drops_migrated(srv, tmp_path, proxied):
     d,want = _fixture('0.0.15', tmp_path)
     code = (f'import sys; sys.path.insert(0, {str(here)!r}); import pycachy_calls as p; p.via({srv.url!r}); '
             f'from cachy import enable_cachy; enable_cachy(cache_dir={str(d)!r}); p.run()')
-    r = cachy('prune', '--cache-dir', d, '--', sys.executable, '-c', code, env=dict(LITELLM_LOCAL_MODEL_COST_MAP='True'), timeout=120)
+    r = run_cachy('prune', '--cache-dir', d, '--', sys.executable, '-c', code, env=dict(LITELLM_LOCAL_MODEL_COST_MAP='True'), timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith('cachy prune: removed 11 entries'), r.stdout
     assert all(len(k) == 24 for k in Store(d/'cachy.jsonl').recs)

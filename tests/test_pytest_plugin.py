@@ -2,7 +2,7 @@
 loopback server through the real openai SDK."""
 import os,re,subprocess,sys,textwrap
 import pytest
-from server import recs
+from helpers import recs
 
 pytestmark = pytest.mark.slow  # each test runs pytest in subprocesses
 

@@ -1,11 +1,11 @@
 "requests, through `HTTPAdapter.send`: every Session and subclass, with httpx's key, store and rules, against a loopback server"
-import io
+import io,shutil
 import httpx,pytest
 import requests
 import cachy.adapters
 from cachy.core import enable_cachy,disable_cachy,doms,no_cachy,ReplayMiss
-from helpers import ours
-from server import audio,recs
+from helpers import ours,recs
+from server import audio
 
 KEY = 'sk-test-SECRET-requests-3e8a41'
 
@@ -108,3 +108,15 @@ def test_disable(srv, cached):
     s.get(srv.url+'/v1/models')
     assert srv.total == n+1
     assert requests.adapters.HTTPAdapter.send.__qualname__ == 'HTTPAdapter.send'
+
+# `shutil.copyfileobj(r.raw, f)`, as users save a download, reads the whole body
+
+def test_requests_raw_is_readable(srv, cached, tmp_path):
+    "shutil.copyfileobj(r.raw, f) gets the whole body on a miss and on a hit, and the miss is recorded"
+    out = []
+    for i in range(2):
+        with requests.get(f'{srv.url}/bytes?size=300000', stream=True) as r, open(tmp_path/f'{i}.bin', 'wb') as f: shutil.copyfileobj(r.raw, f)
+        out.append((tmp_path/f'{i}.bin').read_bytes())
+    assert len(out[0]) == 300000
+    assert out[0] == out[1]
+    assert srv.total == 1

@@ -5,8 +5,7 @@ from pathlib import Path
 import httpx,pytest
 from cachy import enable_cachy,cachy_stats
 from cachy.answer import price
-from helpers import msgs
-from server import recs
+from helpers import msgs,recs
 
 DELAY = 0.2
 

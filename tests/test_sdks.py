@@ -1,8 +1,8 @@
 "The real openai (3.x) and anthropic (2.x) SDKs against the loopback server, sync and async, streaming and not"
 import asyncio,base64,textwrap
 import anthropic,openai,pytest
-from helpers import msgs,py
-from server import recs,audio,aoai,aant,OKEY,AKEY
+from helpers import msgs,py,recs
+from server import audio,aoai,aant,OKEY,AKEY
 
 C,R,M = '/v1/chat/completions','/v1/responses','/v1/messages'
 

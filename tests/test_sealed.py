@@ -6,17 +6,8 @@ name lookup. Telemetry (`cachy.telemetry`) is never keyed nor recorded, and offl
 The fresh processes here put a tripwire under cachy: a `getaddrinfo` and a `connect` that note any host outside
 loopback and fail, so that a seal that lets something through is seen without a packet leaving the machine."""
 import httpx,pytest
-import pycachy_calls
 from cachy import enable_cachy,cachy_stats,ReplayMiss,TelemetryBlocked
-from helpers import ours,py
-from server import recs
-
-@pytest.fixture
-def proxy(srv, monkeypatch):
-    "Plain-HTTP requests to any host go to the loopback server, as to a proxy; undone after the test"
-    for k in ('HTTP_PROXY', 'http_proxy'): monkeypatch.setenv(k, '')
-    pycachy_calls.via(srv.url)
-    return srv
+from helpers import ours,py,recs
 
 trace = 'http://api.openai.com/v1/traces/ingest'
 

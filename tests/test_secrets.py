@@ -6,10 +6,10 @@ from pathlib import Path
 from urllib.parse import quote,quote_plus,urlencode
 import httpx,pytest
 from hypothesis import HealthCheck,given,settings,strategies as st
-from cachy import enable_cachy,disable_cachy
+from cachy import enable_cachy,disable_cachy,ReplayMiss
 from cachy.cli import main
 from cachy.creds import secret_name,secret_param
-from helpers import msgs,ours
+from helpers import msgs,ours,recs,cli
 
 settings.register_profile('cachy', database=None, deadline=None)  # no example database in the clone; requests take a few ms
 settings.load_profile('cachy')
@@ -113,3 +113,76 @@ def test_check_flags_provider_keys(tmp_path, kind_key, before):
 def test_check_passes_prose(tmp_path, text):
     "Prose holds nothing that looks like a key"
     assert check(tmp_path, [dict(key='k'*24, response=text)])[0] == 0
+
+# A password in the URL never reaches the file, the key, or what cachy prints
+
+def test_userinfo_removed(srv, on, cfile, capsys):
+    u = srv.url.replace('http://', 'http://ann:PW-SECRET@')
+    on(debug=True)
+    with httpx.Client() as c: a,b = c.get(u+'/echo?q=1').json(),c.get(srv.url+'/echo?q=1').json()
+    assert a == b
+    assert srv.total == 1
+    enable_cachy(cache_dir=cfile.parent, doms=ours, mode='replay')
+    with httpx.Client() as c, pytest.raises(ReplayMiss) as e: c.get(u+'/echo?q=2')
+    assert 'PW-SECRET' not in cfile.read_text()
+    assert 'PW-SECRET' not in capsys.readouterr().out
+    assert 'PW-SECRET' not in str(e.value)
+    assert 'ann' not in recs(cfile)[0]['url']
+
+def test_check_flags_userinfo(tmp_path):
+    (tmp_path/'cachy.jsonl').write_text(json.dumps(dict(key='k', response='', url='https://ann:pw@api.x.ai/v1')) + '\n')
+    rc,o,_ = cli('check', '--cache-dir', tmp_path)
+    assert rc == 1
+    assert f"{tmp_path/'cachy.jsonl'}:1: the URL carries a user name or password" in o.splitlines()
+
+# Credentials named in any case style are never previewed
+
+def test_credential_fields_hidden(srv, on, cfile, oai):
+    on()
+    creds = dict(accessToken='tok-SECRET-1', authToken='tok-SECRET-2', clientSecret='SECRET-3', privateKey='SECRET-4',
+                 sessionToken='tok-SECRET-5', apiKey='SECRET-6', password='SECRET-7', API_KEY='SECRET-8', **{'x-api-key': 'SECRET-9'})
+    oai.chat.completions.create(model='m', messages=msgs('hi'), extra_body={'metadata': creds})
+    txt = cfile.read_text()
+    assert 'SECRET' not in txt
+    parts = recs(cfile)[0]['req']['parts']
+    assert parts['metadata.accessToken'] == ['', '(hidden)']
+    rc,o,_ = cli('check', '--cache-dir', cfile.parent)
+    assert rc == 0, o
+
+def test_credential_containers_hidden(srv, on, cfile, oai):
+    "Values under a container named like a credential (`auth.value`, `credentials[0].value`, `password[0]`) get neither preview nor digest"
+    on()
+    extra = {'auth': {'type': 'basic', 'value': 'SECRET-1'}, 'credentials': [{'value': 'SECRET-2', 'kind': 'x'}], 'password': ['SECRET-3'],
+             'config': {'oauth': {'client': {'id': 'SECRET-4'}}}, 'metadata': {'run': 'visible'}}
+    oai.chat.completions.create(model='m', messages=msgs('hi'), extra_body=extra)
+    assert 'SECRET' not in cfile.read_text()
+    parts = recs(cfile)[0]['req']['parts']
+    assert {p: v for p,v in parts.items() if p.startswith(('auth', 'credentials', 'password', 'config'))} and \
+           all(v == ['', '(hidden)'] for p,v in parts.items() if p.startswith(('auth', 'credentials', 'password', 'config')))
+    assert "'visible'" in json.dumps(parts)
+    rc,o,_ = cli('check', '--cache-dir', cfile.parent)
+    assert rc == 0, o
+
+_keys = {'a Groq key': 'gsk_' + 'aB3dE6'*9, 'an xAI key': 'xai-' + 'Zq9Wm2'*14, 'an OpenRouter key': 'sk-or-v1-' + '0f3a'*16,
+         'a Fireworks key': 'fw_' + 'Qm8Rt2'*4, 'a Together key': 'tgp_v1_' + 'Ab_9-z'*7, 'an Amazon Bedrock API key': 'ABSKQmVkcm9ja0FQSUtleS1' + 'YWJj'*20,
+         'a Vertex AI express key': 'AQ.Ab8RN6' + 'Lx_2-9'*8, 'a Google OAuth token': 'ya29.a0AfB_' + 'byC9xz'*10,
+         'an OpenAI key (or DeepSeek, Moonshot)': 'sk-' + '5e1d'*8, 'an Anthropic key': 'sk-ant-api03-' + 'Xy7_'*20}
+
+def test_check_flags_every_provider_key(tmp_path):
+    "A key of each default provider that has a format, pasted into a prompt, fails `cachy check`, which names its kind and prints its first characters only"
+    p = tmp_path/'cachy.jsonl'
+    p.write_text(''.join(json.dumps(dict(key=f'k{i}', response=f'you said: my key is {k}')) + '\n' for i,k in enumerate(_keys.values())))
+    rc,o,_ = cli('check', '--cache-dir', tmp_path)
+    assert rc == 1
+    assert o.splitlines()[:-1] == [f'{p}:{i+1}: looks like {w}: {k[:12]}…' for i,(w,k) in enumerate(_keys.items())]
+    assert not any(k[12:] in o for k in _keys.values())
+
+def test_check_flags_what_an_earlier_cachy_let_through(tmp_path):
+    "A record written before names were read by meaning: a `subscription-key` or `password` in its URL, a value previewed under `auth`"
+    p = tmp_path/'cachy.jsonl'
+    sk = {'stream': False, 'hdrs': {}, 'shape': {'auth': '{value}'}, 'parts': {'auth.value': ['1a2b3c4d', "'hunter2'"], 'password[0]': ['5e6f7a8b', "'hunter3'"], 'q': ['9c0d1e2f', "'hi'"]}}
+    p.write_text(json.dumps(dict(key='k'*24, response='', url='https://apim.azure-api.net/openai/x?subscription-key=abc&password=pw&pageToken=2', req=sk)) + '\n')
+    rc,o,_ = cli('check', '--cache-dir', tmp_path)
+    assert rc == 1
+    assert o.splitlines() == [f"{p}:1: the URL carries a credential: password, subscription-key",
+                              f"{p}:1: the request's sketch shows a value under a credential's name: auth.value, password[0]", f'cachy check: 2 problems in {p}']

@@ -5,8 +5,7 @@ and without a secret in the file. Each session runs as users write it (`ws_calls
 import json,subprocess,sys
 import pytest
 from hypothesis import given,settings,strategies as st
-from helpers import here,child_env,py,cachy
-from server import recs
+from helpers import here,child_env,py,run_cachy,recs
 from ws_server import WSServer,cert
 import ws_calls
 
@@ -43,7 +42,7 @@ def secrets_absent(tmp_path):
     for s in (ws_calls.OKEY, ws_calls.AZKEY, ws_calls.GKEY, ws_calls.RAWKEY, ws_calls.BEARER.split()[1], 'SECRET'):
         assert s not in t and json.dumps(s)[1:-1] not in t
         assert all(s.encode() not in __import__('base64').b64decode(f['base64']) for r in recs(tmp_path/'cachy.jsonl') for f in r['frames'] if isinstance(f, dict) and 'base64' in f)
-    r = cachy('check', '--cache-dir', tmp_path)
+    r = run_cachy('check', '--cache-dir', tmp_path)
     assert r.returncode == 0, r.stdout
 
 def recorded_then_replayed(run, srv, flow, *qs):
@@ -262,17 +261,17 @@ def test_cli(run, ws, tmp_path):
     "ls names each turn, show lists a turn's frames, stats counts its tokens, prune keeps the turns a replay uses, compact keeps them replaying"
     run('responses-sync', 'record', 'hello', 'world')
     run('raw-sync', 'record', 'unused')
-    ls = cachy('ls', '--cache-dir', tmp_path).stdout.splitlines()
+    ls = run_cachy('ls', '--cache-dir', tmp_path).stdout.splitlines()
     assert [l.split()[-1] for l in ls] == ['0', '1', '2', '0', '1'] and all(' 101 ' in l for l in ls)
     assert "'hello'" in ls[1] and "'world'" in ls[2] and 'gpt-ws' in ls[1]
     k = json.loads(text(tmp_path).splitlines()[1])['key']
-    show,fs = cachy('show', k[:8], '--cache-dir', tmp_path).stdout.splitlines(),recs(tmp_path/'cachy.jsonl')[1]['frames']
+    show,fs = run_cachy('show', k[:8], '--cache-dir', tmp_path).stdout.splitlines(),recs(tmp_path/'cachy.jsonl')[1]['frames']
     assert show == [f'turn 1 of a WebSocket session: {len(fs)} frames from the server', *fs] and json.loads(show[-1])['type'] == 'response.completed'
-    assert 'to record again: ' in (s := cachy('stats', '--cache-dir', tmp_path).stdout) and '10 tokens' in s
+    assert 'to record again: ' in (s := run_cachy('stats', '--cache-dir', tmp_path).stdout) and '10 tokens' in s
     cmd = [sys.executable, str(here/'ws_calls.py'), 'responses-sync', str(tmp_path), 'replay', ws.url, 'hello', 'world']
-    p = cachy('prune', '--cache-dir', tmp_path, '--', *cmd)
+    p = run_cachy('prune', '--cache-dir', tmp_path, '--', *cmd)
     assert p.returncode == 0 and 'removed 2 entries' in p.stdout, p.stdout + p.stderr
-    assert cachy('compact', '--cache-dir', tmp_path).returncode == 0
+    assert run_cachy('compact', '--cache-dir', tmp_path).returncode == 0
     assert run('responses-async', 'replay', 'hello', 'world')['end'] is None
 
 # 7. websockets stays optional: imported by the user, patched then, put back by disable_cachy

@@ -1,10 +1,11 @@
 "The store under load and damage: many processes, threads and tasks on one file, broken lines, unwritable caches, compaction, git merges"
-import re,asyncio,json,subprocess,sys,time,warnings
+import re,asyncio,json,os,signal,subprocess,sys,time,warnings
 from concurrent.futures import ThreadPoolExecutor
 import httpx,httpx2,pytest
 from cachy import enable_cachy,disable_cachy
 from cachy.store import Store
-from helpers import ours,child_env
+from envs import script
+from helpers import ours,child_env,recs,py
 
 def post(c, url, b):
     "The request body that the server saw for `b`, parsed"
@@ -303,7 +304,7 @@ def test_processes_with_own_temp_folders(srv, tmp_path):
 
 def test_bom_inside_file(srv, tmp_path):
     "Each line may start with a byte-order mark, read as nothing as at the start of the file: the record hits, check notes it, compact keeps it"
-    from helpers import cachy
+    from helpers import run_cachy
     url,p = srv.url+'/stable/bom',tmp_path/'cachy.jsonl'
     bodies = [{'i': i} for i in range(3)]
     record(tmp_path, url, bodies)
@@ -317,11 +318,88 @@ def test_bom_inside_file(srv, tmp_path):
         assert record(tmp_path, url, bodies) == bodies
     assert cachy_warnings(ws) == []
     assert srv.total == n0
-    r = cachy('check', '--cache-dir', tmp_path)
+    r = run_cachy('check', '--cache-dir', tmp_path)
     assert r.returncode == 0, r.stdout
     assert r.stdout.splitlines() == [f'{p}:{n}: note: a byte-order mark starts the line (harmless; cachy compact removes it)' for n in (2, 3)] + [f'cachy check: {p} OK']
-    r = cachy('compact', '--cache-dir', tmp_path)
+    r = run_cachy('compact', '--cache-dir', tmp_path)
     assert r.returncode == 0, r.stderr
     assert bom not in p.read_bytes()
     check_file(p, 3)
     assert replay(tmp_path, url, bodies) == 3
+
+# A damaged line never hides a good record
+
+def test_damaged_line_after_good_record(srv, on, cfile):
+    on()
+    with httpx.Client() as c: first = c.get(srv.url+'/echo?q=1').json()
+    k = recs(cfile)[0]['key']
+    with open(cfile, 'a') as f: f.write(json.dumps(dict(key=k, response=12)) + '\n')
+    r = py('''import sys,httpx,warnings
+from cachy import enable_cachy
+from helpers import ours
+warnings.simplefilter('always')
+enable_cachy(cache_dir=sys.argv[1], doms=ours, mode='replay')
+print(httpx.get(sys.argv[2]+'/echo?q=1').text)''', cfile.parent, srv.url)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == first
+    assert srv.total == 1
+    assert f'cachy: skipping damaged line 2 of {cfile}' in r.stderr
+
+# A cachy.jsonl that is not a regular file: refused at once, never read
+
+def test_library_refuses_fifo(srv, tmp_path):
+    "Calls go live and answer; one warning names the file; nothing blocks"
+    os.mkfifo(tmp_path/'cachy.jsonl')
+    r = py('''import sys,httpx
+from cachy import enable_cachy
+from helpers import ours
+enable_cachy(cache_dir=sys.argv[1], doms=ours)
+print(httpx.get(sys.argv[2]+'/echo').json()['n'], httpx.get(sys.argv[2]+'/echo').json()['n'])''', tmp_path, srv.url, timeout=20)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == '1 2\n'
+    assert f"cachy: cannot read {tmp_path/'cachy.jsonl'} ({tmp_path/'cachy.jsonl'} is a FIFO, not a regular file)" in r.stderr
+
+# A child forked while another thread held the store's lock records as any process does
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(os, 'fork'), reason='fork is POSIX only')
+def test_fork_while_a_thread_records(srv, tmp_path):
+    r = py('''import os,sys,threading,time,httpx
+from cachy import enable_cachy
+from helpers import ours
+import cachy.core
+enable_cachy(cache_dir=sys.argv[1], doms=ours)
+s,held = cachy.core._cfg.store,threading.Event()
+def record():
+    with s._tl:
+        held.set()
+        time.sleep(2)
+threading.Thread(target=record).start()
+held.wait()
+pid = os.fork()
+if pid == 0:
+    httpx.get(sys.argv[2]+'/echo?child=1')
+    os._exit(0)
+_,st = os.waitpid(pid, 0)
+print(os.waitstatus_to_exitcode(st))''', tmp_path, srv.url, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == '0\n'
+    assert len(recs(tmp_path/'cachy.jsonl')) == 1
+
+# A compact killed mid-write leaves no temporary file behind for long
+
+def test_killed_compact_leaves_nothing(tmp_path):
+    p = tmp_path/'cachy.jsonl'
+    with open(p, 'w') as f:
+        for i in range(300): f.write(json.dumps(dict(key=f'k{299-i:04}', response='x'*100_000)) + '\n')
+    tmps = lambda: list(tmp_path.glob('.cachy.jsonl.*.tmp'))
+    pr = subprocess.Popen([script('cachy'), 'compact', '--cache-dir', tmp_path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t = time.monotonic()
+    while not any(f.stat().st_size for f in tmps()) and time.monotonic()-t < 10: time.sleep(0.0005)
+    pr.send_signal(signal.SIGKILL)
+    pr.wait()
+    assert len(tmps()) == 1
+    assert tmps()[0].stat().st_size > 0
+    Store(p).put(dict(key='new', response=''))
+    assert tmps() == []
+    assert len(Store(p)) == 301

@@ -8,8 +8,7 @@ from pathlib import Path
 import httpx,httpx2,pytest,requests
 from hypothesis import given,settings,HealthCheck,strategies as st
 from cachy import no_cachy
-from helpers import msgs,py
-from server import recs
+from helpers import msgs,py,recs,mods,raised
 
 # What a whole body is, for each kind of body the server sends: chunked events, a body of known length, gzipped JSON
 paths = {'chunked': '/sse?k=41', 'length': '/bytes?size=300000', 'gzip': '/stable/x?pad=200000'}
@@ -260,3 +259,148 @@ def test_aiohttp_left_open_in_asyncio_run(srv, tmp_path):
     assert r.stdout.splitlines()[2:] == ['data: {"n": 2, "i": 0}']
     rec, = recs(tmp_path/'cachy.jsonl')
     assert recorded(rec).count(b'data: ') == 40
+
+# A stream cut by the network, or stalled past the client's timeout, is never recorded
+
+@mods
+@pytest.mark.parametrize('how', ['cut=2', pytest.param('stall=2', marks=pytest.mark.slow)])
+def test_broken_stream_sync(mod, how, srv, cached):
+    "The caller gets the error it gets without cachy, every time, and nothing is recorded"
+    def get():
+        with mod.Client(timeout=0.5) as c, c.stream('GET', f'{srv.url}/sse?k=5&{how}') as r: return list(r.iter_lines())
+    with no_cachy(): plain = raised(get)
+    assert plain is not None and issubclass(plain, mod.TransportError)
+    assert [raised(get) for _ in range(2)] == [plain, plain]
+    assert srv.total == 3
+    assert recs(cached) == []
+
+@mods
+@pytest.mark.parametrize('how', ['cut=2', pytest.param('stall=2', marks=pytest.mark.slow)])
+def test_broken_stream_async(mod, how, srv, cached):
+    async def get():
+        async with mod.AsyncClient(timeout=0.5) as c:
+            async with c.stream('GET', f'{srv.url}/sse?k=5&{how}') as r: return [l async for l in r.aiter_lines()]
+    with no_cachy(): plain = raised(lambda: asyncio.run(get()))
+    assert plain is not None and issubclass(plain, mod.TransportError)
+    assert [raised(lambda: asyncio.run(get())) for _ in range(2)] == [plain, plain]
+    assert srv.total == 3
+    assert recs(cached) == []
+
+def test_broken_stream_sdks(srv, cached, oai, ant):
+    "openai and anthropic streams cut after three events raise as they would without cachy, and are asked again next time"
+    def chat(): return [c for c in oai.chat.completions.create(model='cut-3', messages=msgs('hi'), stream=True)]
+    def claude(): return list(ant.messages.create(model='cut-3', max_tokens=9, messages=msgs('hi'), stream=True))
+    with no_cachy(): plain = raised(chat),raised(claude)
+    assert None not in plain
+    assert [(raised(chat), raised(claude)) for _ in range(2)] == [plain]*2
+    assert srv.total == 6
+    assert recs(cached) == []
+
+def test_broken_stream_requests(srv, cached):
+    def get(): return list(requests.get(f'{srv.url}/sse?k=5&cut=2', stream=True).iter_lines())
+    assert [raised(get) for _ in range(2)] == [requests.exceptions.ChunkedEncodingError]*2
+    assert srv.total == 2
+    assert recs(cached) == []
+
+def test_broken_stream_aiohttp(srv, cached):
+    import aiohttp
+    async def get():
+        async with aiohttp.ClientSession() as s, s.post(f'{srv.url}/v1/chat/completions', json={'model': 'cut-2', 'stream': True, 'messages': msgs('hi')}) as r:
+            return [l async for l in r.content]
+    assert [raised(lambda: asyncio.run(get())) for _ in range(2)] == [aiohttp.ClientPayloadError]*2
+    assert srv.total == 2
+    assert recs(cached) == []
+
+# A stream the caller stops reading is recorded when closed, collected, or at the latest at exit
+
+_left = '''
+import asyncio,sys
+import httpx
+import cachy.core,cachy.streams
+from cachy import enable_cachy
+from helpers import ours
+url,d,how = sys.argv[1:4]
+cachy.streams._exit_wait = 3
+enable_cachy(cache_dir=d, doms=ours, debug=True)
+async def first(c):
+    r = await c.send(c.build_request('GET', url+'/sse?k=40' + ('&stall=30' if how == 'stalled' else '')), stream=True)
+    it = r.aiter_lines()
+    return r,it,await anext(it)
+if how == 'sync':
+    c = httpx.Client()
+    r = c.send(c.build_request('GET', url+'/sse?k=40'), stream=True)
+    it = r.iter_lines()
+    print(next(it))
+elif how == 'asyncio_run':
+    async def main():
+        global kept
+        kept = await first(httpx.AsyncClient())
+        print(kept[2])
+    asyncio.run(main())
+else:
+    loop = asyncio.new_event_loop()
+    kept = loop.run_until_complete(first(httpx.AsyncClient()))
+    print(kept[2])
+    if how == 'closed_loop': loop.close()
+'''
+
+@pytest.mark.parametrize('how', ['sync', 'loop', 'asyncio_run', 'closed_loop', pytest.param('stalled', marks=pytest.mark.slow)])
+def test_left_open_at_exit(how, srv, tmp_path):
+    "Finished and recorded at exit within `_exit_wait` seconds, printing nothing but, when debugging, what it could not finish (a stream whose loop asyncio.run closed)"
+    t = time.monotonic()
+    r = py(_left, srv.url, tmp_path, how)
+    assert r.returncode == 0, r.stderr
+    assert time.monotonic()-t < 20
+    assert r.stderr == ''
+    out = r.stdout.splitlines()
+    assert out[0] == f"cachy ON record: {tmp_path/'cachy.jsonl'}, a new file, made on the first recording"
+    assert out[2] == 'data: {"n": 1, "i": 0}'
+    if how in ('sync', 'loop'):
+        assert len(out) == 3
+        rec, = recs(tmp_path/'cachy.jsonl')
+        assert rec['response'].count('data: ') == 40
+    else:
+        assert out[3].startswith('cachy NOT RECORDED ') and out[3].endswith('(it was left half read, and its event loop had closed at exit)' if how != 'stalled' else
+                                                                          '(it was left half read, and not finished within 3 s of exit)')
+        assert recs(tmp_path/'cachy.jsonl') == []
+
+def test_debug_says_why_not_recorded(srv, on, capsys):
+    on(debug=True)
+    with httpx.Client(timeout=0.5) as c:
+        with pytest.raises(httpx.ReadError):
+            with c.stream('GET', f'{srv.url}/sse?k=5&cut=2') as r: r.read()
+        c.get(srv.url+'/echo?status=503')
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith('cachy ON record: ')
+    assert out[2].startswith('cachy NOT RECORDED ') and 'the stream broke off: ReadError' in out[2]
+    assert out[4].startswith('cachy NOT RECORDED ') and out[4].endswith('(status 503, which may differ next time)')
+
+# requests and aiohttp streams reach the caller live, and record when read to the end
+
+def test_requests_stream_is_live(srv, cached):
+    t = time.monotonic()
+    with requests.get(f'{srv.url}/sse?k=5&stall=1', stream=True) as r:
+        it = r.iter_lines()
+        first,at = next(it),time.monotonic()-t
+        rest = list(it)
+    assert first == b'data: {"n": 1, "i": 0}'
+    assert at < 0.8
+    assert len(recs(cached)) == 1
+    with requests.get(f'{srv.url}/sse?k=5&stall=1', stream=True) as r: again = list(r.iter_lines())
+    assert again == [first, *rest]
+    assert srv.total == 1
+
+@pytest.mark.sdk('aiohttp', 'async', 'stream')
+def test_aiohttp_stream_is_live(srv, cached):
+    import aiohttp
+    async def go():
+        t = time.monotonic()
+        body = {'model': 'stall-1', 'stream': True, 'messages': msgs('hi')}
+        async with aiohttp.ClientSession() as s, s.post(f'{srv.url}/v1/chat/completions', json=body) as r:
+            first = await r.content.readline()
+            at = time.monotonic()-t
+            return first,at,[first, *[l async for l in r.content]]
+    (f1,at,a),(f2,_,b) = asyncio.run(go()),asyncio.run(go())
+    assert at < 0.8
+    assert a == b and f1.startswith(b'data: {')
+    assert srv.total == 1

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 import cachy
 from envs import cache_dir,clean_env,venv
-from helpers import here
-from server import recs
+from helpers import here,recs
 
 pytestmark = [pytest.mark.slow, pytest.mark.index]  # virtual environments installed from the package index
 
