@@ -282,7 +282,8 @@ def error(raw, content_type=''):
 # %% ../nbs/08_answer.ipynb #7da7d14b
 _blames = ('api_key_', 'api key not valid', 'api key expired', 'incorrect api key', 'invalid api key', 'invalid_api_key', 'failed_precondition',
            'billing', 'credit balance', 'insufficient credit', 'quota', 'service_disabled', 'consumer_invalid', 'location is not supported',
-           'not available in your country', 'deploymentnotfound', 'use case details', 'must be verified', 'account_deactivated', 'your account')
+           'not available in your country', 'deploymentnotfound', 'use case details', 'must be verified', 'account_deactivated', 'your account',
+           'organization has been disabled', 'you do not have access')
 
 def blames_account(raw, kind=''):
     "The words by which the body `raw` (text or bytes) of an error, or its AWS error type `kind`, blames the account rather than the request; `None` if none"

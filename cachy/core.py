@@ -947,8 +947,10 @@ class _Refused(ConnectionRefusedError, ReplayMiss):
 
 # %% ../nbs/00_core.ipynb #24f9c611
 def _unreached(host, port, how):
-    "The `_Refused` for a connection to `host` (on `port`) that offline mode refuses at the socket, in `how`"
+    "The `_Refused` for a connection to `host` (on `port`) that offline mode refuses at the socket, in `how`, counted as a replay failure"
     where = f"{host}:{port}" if port else str(host)
+    with _count_lock: _counts['replay_failure'] += 1
+    if _cfg and _cfg.debug: print(f"cachy REFUSED - {how} for {where} (offline)")
     return _Refused(f"cachy (offline): {how} for {where} refused at the socket: offline mode lets nothing out but to loopback hosts, whatever the client.",
                       _live(_cfg and _cfg.mode_from))
 
@@ -969,6 +971,14 @@ def _address_arg(f, how):
         return f(self, *args)
     return guarded
 
+def _sockaddr_arg(f, how):
+    "`f`, a function that looks up the name of the address it is given first, refusing an address `_local` does not pass"
+    def guarded(*args, **kw):
+        a = args[0] if args else None
+        if isinstance(a, tuple) and a and not _local(a[0]): raise _unreached(a[0], a[1] if len(a) > 1 else None, how)
+        return f(*args, **kw)
+    return guarded
+
 def _loop_arg(f, how):
     "`f`, asyncio's `create_connection`, refusing a host `_local` does not pass"
     async def guarded(self, protocol_factory, host=None, port=None, *args, **kw):
@@ -985,7 +995,9 @@ def _seals():
     global _inet
     _inet = socket.AF_INET,socket.AF_INET6
     return [(socket, 'getaddrinfo', _host_arg), (socket, 'gethostbyname', _host_arg), (socket, 'gethostbyname_ex', _host_arg),
+            (socket, 'gethostbyaddr', _host_arg), (socket, 'getnameinfo', _sockaddr_arg),
             (socket.socket, 'connect', _address_arg), (socket.socket, 'connect_ex', _address_arg), (socket.socket, 'sendto', _address_arg),
+            (socket.socket, 'sendmsg', _address_arg),
             (asyncio.base_events.BaseEventLoop, 'create_connection', _loop_arg)]
 
 # %% ../nbs/00_core.ipynb #caaee767

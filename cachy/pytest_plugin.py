@@ -59,7 +59,7 @@ def _run_advice(config, mark=None, host=None):
     if kw.get('offline') or kw.get('mode') == 'replay': how = "give the test's marker mode='record' instead: @pytest.mark.cachy(mode='record')"
     elif opt('cachy_offline'): how = "run pytest with --cachy, not --cachy-offline"
     elif opt('cachy_mode'): how = "run pytest with --cachy-mode=record"
-    elif os.environ.get('CACHY_OFFLINE') or os.environ.get('CACHY_MODE'): how = "unset CACHY_MODE and CACHY_OFFLINE"
+    elif os.environ.get('CACHY_OFFLINE') or os.environ.get('CACHY_MODE'): how = "unset CACHY_OFFLINE and set CACHY_MODE=record (or run pytest --cachy)"
     else: how = f"set cachy_mode = record, and cachy_offline off, in {config.inipath}"
     to = f"add {host!r} to cachy_doms in {config.inipath}, and " if host else ''
     return f"To record it, {to}run the test once with network access in record mode: {how}."

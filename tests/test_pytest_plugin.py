@@ -66,7 +66,7 @@ def test_env_alone(srv, tmp_path):
     rc,out = pytest_(p, env={'CACHY_MODE': 'replay'})
     assert rc == 1 and '3 failed' in out, out
     assert srv.total == 0
-    assert 'To record it, run the test once with network access in record mode: unset CACHY_MODE and CACHY_OFFLINE.' in out
+    assert 'To record it, run the test once with network access in record mode: unset CACHY_OFFLINE and set CACHY_MODE=record (or run pytest --cachy).' in out
     assert pytest_(p, env={'CACHY_MODE': 'record'})[0] == 0
     assert srv.total == 3 and len(recs(p/'cachy.jsonl')) == 3
     rc,out = pytest_(p, env={'CACHY_OFFLINE': '1'})

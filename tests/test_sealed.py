@@ -111,3 +111,24 @@ def test_patched_clients_refuse_in_send_as_before(proxy, tmp_path):
     enable_cachy(cache_dir=tmp_path, offline=True)
     with httpx.Client() as c, pytest.raises(ReplayMiss, match=r'would reach api.github.com, which is not in doms'): c.get('http://api.github.com/x')
     assert proxy.total == 0
+
+def test_seal_covers_reverse_lookups_and_counts(tmp_path):
+    "Reverse lookups (getnameinfo, gethostbyaddr, and getfqdn through them) and UDP sendmsg are refused too, this machine's own name passes, and every refusal at the socket is a replay failure in cachy_stats()"
+    r = py(_tripwire + '''
+real = socket.getnameinfo,socket.gethostbyaddr,socket.socket.sendmsg
+def trip(f):
+    def g(*a, **kw): leaked.append((f.__name__, a[0] == socket.gethostname())); return f(*a, **kw)
+    return g
+socket.getnameinfo,socket.gethostbyaddr,socket.socket.sendmsg = map(trip, real)
+from cachy import cachy_stats
+enable_cachy(cache_dir=sys.argv[1])
+print(why(lambda: socket.getnameinfo(('192.0.2.1', 80), 0)))
+print(why(lambda: socket.gethostbyaddr('192.0.2.1')))
+print(socket.getfqdn('192.0.2.1'))
+with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s: print(why(lambda: s.sendmsg([b'x'], [], 0, ('192.0.2.1', 53))))
+socket.getfqdn()
+print(cachy_stats()['replay_failure'], sorted(set(leaked)))
+''', tmp_path, env={'CACHY_OFFLINE': '1'})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ['cachy (offline): getnameinfo for 192.0.2.1:80 (an OSError)', 'cachy (offline): gethostbyaddr for 192.0.2.1 (an OSError)',
+                                     '192.0.2.1', 'cachy (offline): sendmsg for 192.0.2.1:53 (an OSError)', "4 [('gethostbyaddr', True)]"]
