@@ -672,6 +672,8 @@ def _unsaved(status, headers, raw):
         return f"status {status} blames the account ({why}), which may differ next time"
     if status < 300 and (e := answer.error(raw, headers.get('content-type', ''))) and not _recordable(e[0]):
         return f"the body reports an error that may differ next time: {e[1]} ({e[0]})"
+    if status < 300 and e is None and (end := answer.unended(raw, headers.get('content-type', ''))):
+        return f"the stream ended before its {end}: cut short"
 
 # %% ../nbs/00_core.ipynb #23eb6a2f
 def _unsession(req, status):

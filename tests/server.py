@@ -242,10 +242,11 @@ def _inband(path, kind, n):
     return f'data: {json.dumps({"error": {"code": 503, "message": f"overloaded #{n}", "status": "UNAVAILABLE"}})}\r\n\r\n'
 
 def _failing(events, model, path, n):
-    "`events`, made to fail as `model` names, or as they are"
+    "`events`, made to fail as `model` names (an in-band error, or a clean end before the last event), or as they are"
     if model.startswith('inband-'):
         evs = list(events)
         return [*evs[:2], _inband(path, model[7:], n)]
+    if model.startswith('early'): return list(events)[:3]
     return events
 
 class _HTTPServer(ThreadingHTTPServer):

@@ -291,6 +291,20 @@ def test_anthropic_invalid_request_event_recorded(srv, cached, ant):
     assert srv.total == 1
     assert len(recs(cached)) == 1
 
+def test_stream_ended_early_not_recorded(srv, cached, oai, ant, capsys):
+    "A stream that ends cleanly before its last event (a proxy closing it early) is not recorded: Anthropic's without message_stop, Responses' without response.completed, chat's without [DONE]"
+    import cachy
+    cachy.enable_cachy(cache_dir=cached.parent, doms=ours, debug='miss')
+    calls = [lambda: [e.type for e in ant.messages.create(model='early', max_tokens=9, messages=msgs('hi'), stream=True)],
+             lambda: [e.type for e in oai.responses.create(model='early', input='hi', stream=True)],
+             lambda: [c.id for c in oai.chat.completions.create(model='early', messages=msgs('hi'), stream=True)]]
+    for f in calls:
+        for _ in range(2): f()
+    assert srv.total == 6
+    assert recs(cached) == []
+    out = capsys.readouterr().out
+    assert [out.count(f'the stream ended before its {e}: cut short') for e in ('message_stop', 'response.completed', '[DONE]')] == [2, 2, 2], out
+
 @pytest.mark.parametrize('kind', ['failed', 'error'])
 def test_responses_failure_not_recorded(kind, srv, cached, oai):
     def go(): return [e.type for e in oai.responses.create(model=f'inband-{kind}', input='hi', stream=True)]
