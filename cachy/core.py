@@ -541,11 +541,15 @@ def _handles(c, req):
     return False
 
 # %% ../nbs/00_core.ipynb #ccea9d44
+def _count_refusal(debug, what):
+    "Count a call that offline mode refuses as a replay failure, and print `what` it was if `debug`"
+    with _count_lock: _counts['replay_failure'] += 1
+    if debug: print(f"cachy REFUSED - {what}")
+
 def _refuse(c, req, why, how):
     "What offline mode (configuration `c`) raises for `req`, which would go out because `why`: `TelemetryBlocked` for telemetry, else a `ReplayMiss` saying `how` to go on, counted as a replay failure"
     if _telemetry(req.url): return TelemetryBlocked(f"cachy (offline): {req.method} {_url(req)} is telemetry, which offline mode does not send (cachy never records it)")
-    with _count_lock: _counts['replay_failure'] += 1
-    if c.debug: print(f"cachy REFUSED - {req.method} {_url(req)} ({why})")
+    _count_refusal(c.debug, f"{req.method} {_url(req)} ({why})")
     return _sealed(req, why, how)
 
 # %% ../nbs/00_core.ipynb #11683c3c
@@ -951,17 +955,18 @@ class _Refused(ConnectionRefusedError, ReplayMiss):
 def _unreached(host, port, how):
     "The `_Refused` for a connection to `host` (on `port`) that offline mode refuses at the socket, in `how`, counted as a replay failure"
     where = f"{host}:{port}" if port else str(host)
-    with _count_lock: _counts['replay_failure'] += 1
-    if _cfg and _cfg.debug: print(f"cachy REFUSED - {how} for {where} (offline)")
+    _count_refusal(_cfg and _cfg.debug, f"{how} for {where} (offline)")
     return _Refused(f"cachy (offline): {how} for {where} refused at the socket: offline mode lets nothing out but to loopback hosts, whatever the client.",
                       _live(_cfg and _cfg.mode_from))
 
 # %% ../nbs/00_core.ipynb #a38be3cc
 def _host_arg(f, how):
-    "`f`, a function that looks up the host name it is given first, refusing a host `_local` does not pass"
+    "`f`, a function that looks up the host (or the `(host, port)` address) it is given first, refusing a host `_local` does not pass"
     def guarded(*args, **kw):
-        host = args[0] if args else kw.get('host')
-        if not _local(host): raise _unreached(host, args[1] if len(args) > 1 else kw.get('port'), how)
+        a = args[0] if args else kw.get('host')
+        if isinstance(a, tuple) and a: host,port = a[0],(a[1] if len(a) > 1 else None)
+        else: host,port = a,(args[1] if len(args) > 1 else kw.get('port'))
+        if not _local(host): raise _unreached(host, port, how)
         return f(*args, **kw)
     return guarded
 
@@ -971,14 +976,6 @@ def _address_arg(f, how):
         a = args[-1] if args else None
         if self.family in _inet and isinstance(a, tuple) and a and not _local(a[0]): raise _unreached(a[0], a[1] if len(a) > 1 else None, how)
         return f(self, *args)
-    return guarded
-
-def _sockaddr_arg(f, how):
-    "`f`, a function that looks up the name of the address it is given first, refusing an address `_local` does not pass"
-    def guarded(*args, **kw):
-        a = args[0] if args else None
-        if isinstance(a, tuple) and a and not _local(a[0]): raise _unreached(a[0], a[1] if len(a) > 1 else None, how)
-        return f(*args, **kw)
     return guarded
 
 def _loop_arg(f, how):
@@ -997,7 +994,7 @@ def _seals():
     global _inet
     _inet = socket.AF_INET,socket.AF_INET6
     return [(socket, 'getaddrinfo', _host_arg), (socket, 'gethostbyname', _host_arg), (socket, 'gethostbyname_ex', _host_arg),
-            (socket, 'gethostbyaddr', _host_arg), (socket, 'getnameinfo', _sockaddr_arg),
+            (socket, 'gethostbyaddr', _host_arg), (socket, 'getnameinfo', _host_arg),
             (socket.socket, 'connect', _address_arg), (socket.socket, 'connect_ex', _address_arg), (socket.socket, 'sendto', _address_arg),
             (socket.socket, 'sendmsg', _address_arg),
             (asyncio.base_events.BaseEventLoop, 'create_connection', _loop_arg)]
