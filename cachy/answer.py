@@ -28,10 +28,42 @@ def _block(b):
         elif f == 'event': name = v[1:] if v.startswith(' ') else v
     return (name, '\n'.join(data)) if name or data else None
 
+# %% ../nbs/08_answer.ipynb #ca5b526b
+def _lead(body):
+    "Where text or bytes `body` starts after a byte-order mark and white space"
+    return _re(r'[\ufeff \t\r\n]*' if isinstance(body, str) else rb'(?:\xef\xbb\xbf|[ \t\r\n])*').match(body).end()
+
+# %% ../nbs/08_answer.ipynb #69ca61b9
+_piece = 1<<18
+
+def _pieces(body, last=False):
+    "Server-sent events `body` (text or bytes) as text in pieces of about `_piece` characters cut at blank lines, from the first, or from the last if `last`"
+    sep,start = _re(r'\n\r?\n' if isinstance(body, str) else rb'\n\r?\n'),_lead(body)
+    text = (lambda s,e: body[s:e]) if isinstance(body, str) else (lambda s,e: body[s:e].decode('utf-8', 'replace'))
+    i,e = start,len(body)
+    while not last and i < e:
+        j = m.end() if (m := sep.search(body, i+_piece)) else e
+        yield text(i, j)
+        i = j
+    while last and e > start:
+        lo = e
+        while (lo := max(lo-_piece, start)) > start and not ((m := sep.search(body, lo, e)) and m.end() < e): pass
+        s = m.end() if lo > start else start
+        yield text(s, e)
+        e = s
+
+# %% ../nbs/08_answer.ipynb #76181d6d
+def _holding(body, words=('',), last=False):
+    "The blocks of server-sent events `body` (text or bytes) that hold one of `words`, from the first, or from the last if `last`"
+    for p in _pieces(body, last):
+        if not any(w in p for w in words): continue
+        bs = [b for b in _blocks(p) if any(w in b for w in words)]
+        yield from reversed(bs) if last else bs
+
 # %% ../nbs/08_answer.ipynb #29bd15ae
 def events(text):
-    "The server-sent events of `text`, each as `(name, data)`; `name` is `None` when the event has none"
-    return [e for b in _blocks(text) if (e := _block(b))]
+    "The server-sent events of `text` (or bytes), each as `(name, data)`; `name` is `None` when the event has none"
+    return [e for b in _holding(text) if (e := _block(b))]
 
 # %% ../nbs/08_answer.ipynb #2a30cce9
 def _int(u, k):
@@ -147,15 +179,14 @@ def _prelude(b, i):
 
 # %% ../nbs/08_answer.ipynb #00096cbf
 def _messages(b):
-    "`(headers, payload)` of each message of event-stream bytes `b`, up to the first that does not check"
+    "`(headers, payload)` of each message of event-stream bytes `b`, one at a time, up to the first that does not check"
     import zlib
-    res,i = [],0
+    i = 0
     while (p := _prelude(b, i)):
         n,h = p
-        if zlib.crc32(b[i:i+n-4]) != _uint(b, i+n-4, 4): break
-        res.append((_headers(b[i+12:i+12+h]), b[i+12+h:i+n-4]))
+        if zlib.crc32(b[i:i+n-4]) != _uint(b, i+n-4, 4): return
+        yield _headers(b[i+12:i+12+h]),b[i+12+h:i+n-4]
         i += n
-    return res
 
 # %% ../nbs/08_answer.ipynb #200685c0
 def _frames(b):
@@ -171,11 +202,10 @@ def _named(ds):
     return None
 
 # %% ../nbs/08_answer.ipynb #a7fa0cd1
-def _sse(text):
-    "`(model, usage object)` of server-sent events `text`, or `None`"
-    bs = _blocks(text)
-    r = _fold(_loads(e[1]) for b in reversed(bs) if 'usage' in b and (e := _block(b)))
-    if r and r[0] is None: r = _named(_loads(e[1]) for b in bs if 'odel' in b and (e := _block(b))),r[1]
+def _sse(body):
+    "`(model, usage object)` of server-sent events `body` (text or bytes), or `None`"
+    r = _fold(_loads(e[1]) for b in _holding(body, ('usage',), True) if (e := _block(b)))
+    if r and r[0] is None: r = _named(_loads(e[1]) for b in _holding(body, ('odel',)) if (e := _block(b))),r[1]
     return r
 
 # %% ../nbs/08_answer.ipynb #5fdadd5a
@@ -184,14 +214,12 @@ def _usage_in(body, ct):
     if isinstance(body, memoryview): body = bytes(body)
     if isinstance(body, (bytes, bytearray)):
         if b'usage' not in body: return None
-        if 'amazon.eventstream' in ct or _prelude(body, 0): return _fold(_loads(p) for _,p in reversed(_frames(body)) if b'usage' in p)
-        try: body = body.decode('utf-8')
-        except UnicodeDecodeError: return None
-    if not isinstance(body, str) or 'usage' not in body: return None
-    s = body.lstrip(' \t\r\n\ufeff')
-    if s[:1] == '{': return _fold([_loads(s)])
-    if s[:1] == '[': return _fold(reversed(d)) if isinstance(d := _loads(s), list) else None
-    return _sse(s)
+        if 'amazon.eventstream' in ct or _prelude(body, 0): return _fold(_loads(p) for p in reversed([p for _,p in _messages(body) if b'usage' in p]))
+    elif not isinstance(body, str) or 'usage' not in body: return None
+    c = body[(i := _lead(body)):i+1]
+    if c in ('{', b'{'): return _fold([_loads(body)])
+    if c in ('[', b'['): return _fold(reversed(d)) if isinstance(d := _loads(body), list) else None
+    return _sse(body)
 
 # %% ../nbs/08_answer.ipynb #96791b8b
 def _bedrock(url):
@@ -265,29 +293,27 @@ def _error_in(o, name=None, event=False):
 # %% ../nbs/08_answer.ipynb #c7b0d7be
 def error(raw, content_type=''):
     "`(status, name)` of an error reported inside the successful response `raw` (bytes or text), or `None`"
-    ct,txt = content_type,raw
-    if not isinstance(txt, str):
-        if 'amazon.eventstream' in ct or _prelude(txt, 0): return _aws_error(txt)
-        if b'error' not in txt and b'failed' not in txt: return None
-        txt = bytes(txt).decode('utf-8', 'replace')
-    elif 'error' not in txt and 'failed' not in txt: return None
-    if 'event-stream' in ct or txt.startswith(('data:', 'event:')):
-        for name,data in events(txt):
-            if (name == 'error' or 'error' in data or 'failed' in data) and (e := _error_in(_loads(data), name, True)) is not None: return _err_status(e)
+    ct,s = content_type,isinstance(raw, str)
+    if not s and ('amazon.eventstream' in ct or _prelude(raw, 0)): return _aws_error(raw)
+    if not any((w if s else w.encode()) in raw for w in ('error', 'failed')): return None
+    if 'event-stream' in ct or raw[:6].startswith(('data:', 'event:') if s else (b'data:', b'event:')):
+        for b in _holding(raw, ('error', 'failed')):
+            if (e := _block(b)) and (x := _error_in(_loads(e[1]), e[0], True)) is not None: return _err_status(x)
         return None
-    o = _loads(txt) if 'json' in ct else None
+    o = _loads(raw) if 'json' in ct else None
     for x in o if isinstance(o, list) else [o]:
         if (e := _error_in(x)) is not None: return _err_status(e)
 
 # %% ../nbs/08_answer.ipynb #4cf598ee
-_ends = ((b'event: message_start', (b'message_stop',)), (b'response.created', (b'response.completed', b'response.incomplete', b'response.failed')),
-         (b'chat.completion.chunk', (b'[DONE]',)))
+_ends = (('event: message_start', ('message_stop',)), ('response.created', ('response.completed', 'response.incomplete', 'response.failed')),
+         ('chat.completion.chunk', ('[DONE]',)))
 
 def unended(raw, content_type=''):
     "The event that an event stream `raw` (bytes or text) of Anthropic, the Responses API or chat completions still lacks to be whole, or `None`"
-    b = raw.encode() if isinstance(raw, str) else raw if isinstance(raw, bytes) else bytes(raw)
-    if 'event-stream' not in content_type and not b[:6] in (b'data: ', b'event:'): return None
-    return next((ends[0].decode() for start,ends in _ends if start in b and not any(x in b for x in ends)), None)
+    s = isinstance(raw, str)
+    if 'event-stream' not in content_type and (raw[:6] if s else raw[:6].decode('latin-1')) not in ('data: ', 'event:'): return None
+    has = lambda w: (w if s else w.encode()) in raw
+    return next((ends[0] for start,ends in _ends if has(start) and not any(map(has, ends))), None)
 
 # %% ../nbs/08_answer.ipynb #7da7d14b
 _blames = ('api_key_', 'api key not valid', 'api key expired', 'incorrect api key', 'invalid api key', 'invalid_api_key', 'failed_precondition',

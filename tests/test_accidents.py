@@ -75,7 +75,7 @@ with httpx.Client(timeout=120) as c:
 
 @pytest.mark.slow
 def test_memory_recording_a_large_stream(srv, tmp_path):
-    "Recording a 20 MB stream costs at most about twice its size in memory, beyond what the same call costs without cachy"
+    "Recording a 20 MB stream costs little more than its size in memory (1.3 times, at most 1.6), beyond what the same call costs without cachy"
     srv.pace = 0
     def run(on):
         r = py(_mem, srv.url, tmp_path, on, timeout=300)
@@ -84,7 +84,7 @@ def test_memory_recording_a_large_stream(srv, tmp_path):
     off,on = run('off'),run('on')
     size = on['size']
     assert size > 20e6 and off['size'] == size
-    assert on["extra"]-off["extra"] <= 2*size, (on["extra"]-off["extra"])/size
+    assert on["extra"]-off["extra"] <= 1.6*size, (on["extra"]-off["extra"])/size
     s = Store(tmp_path/'cachy.jsonl')
     assert len(s) == 1
     assert type(s.recs[next(iter(s))]) is tuple
@@ -146,14 +146,17 @@ c = OpenAI(api_key='sk-test', base_url=url+'/v1')
 s = c.chat.completions.create(model='gpt-x', messages=[{'role': 'user', 'content': 'a long story '*40}], stream=True)
 for chunk in s: break
 if when == 'alive':
+    import os,time
     del s,chunk
     gc.collect()
-    print(len(open(d+'/cachy.jsonl').readlines()))
+    p,until = d+'/cachy.jsonl',time.monotonic() + 20
+    while not (os.path.exists(p) and open(p).read().endswith(chr(10))) and time.monotonic() < until: time.sleep(0.05)
+    print(len(open(p).readlines()))
 '''
 
 @pytest.mark.parametrize('when', ['exit', 'alive'])
 def test_abandoned_stream(when, srv, tmp_path):
-    "A stream left half read is read to its end and recorded whole: when it is collected, or at exit, printing nothing"
+    "A stream left half read is read to its end and recorded whole, printing nothing: in the background once it is collected (a loaded machine may take more than the 0.1 s `close` waits), or at exit"
     r = py(_abandon, srv.url, tmp_path, when, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stderr == ''

@@ -1,5 +1,5 @@
 "`cachy.answer` on the bodies providers send: the loopback server's builders, records that cachy wrote, Bedrock's binary stream, and garbage"
-import base64,importlib.util,json,random,zlib
+import base64,importlib.util,json,random,re,tracemalloc,zlib
 from pathlib import Path
 import httpx,pytest
 import cachy.answer as cu
@@ -153,6 +153,30 @@ def _ok(r):
     "Whether `r` is what `usage` may return"
     return r is None or (set(r) == {'model', 'input', 'output', 'cached', 'written'} and (r['model'] is None or isinstance(r['model'], str))
                          and all(type(r[k]) is int and r[k] >= 0 for k in ('input', 'output', 'cached', 'written')) and r['cached'] + r['written'] <= r['input'])
+
+def _long(events):
+    "A body of over 5 MB made of `events` (a list, or one text), their middle repeated: a long streamed answer as `_save` sees it"
+    if isinstance(events, str): events = [e for e in re.split(r'(?<=\n\n)', events) if e]
+    first,*mid,last = events
+    return bytearray((first + ''.join(mid)*(6_000_000//len(''.join(mid))) + last).encode())
+
+@pytest.mark.parametrize('kind', ['chat', 'responses', 'anthropic', 'gemini', 'bedrock'])
+def test_checks_copy_no_body(kind):
+    "What is read of a long recorded stream (its usage, error, end, blame) costs at most 2 MB of memory beyond the body itself, not a copy of it"
+    text = ' '.join(['word']*50)
+    b = {'chat': lambda: _long(_usage_chunks(1, 'gpt-4o', text, oai_u)), 'responses': lambda: _long(_response_events(1, 'gpt-5', text)),
+         'anthropic': lambda: _long(_message_events(1, 'claude-sonnet-4-5', text)), 'gemini': lambda: _long(_cand_chunks(1, 'gemini-2.5-flash', text)),
+         'bedrock': lambda: bytearray(_frame('messageStart', {'role': 'assistant'}) + _frame('contentBlockDelta', {'delta': {'text': text}})*40000 + bed_stream)}[kind]()
+    ct = 'application/vnd.amazon.eventstream' if kind == 'bedrock' else 'text/event-stream'
+    checks = dict(usage=lambda: usage(b, ct, bed_url+'-stream'), error=lambda: error(b, ct), unended=lambda: cu.unended(b, ct),
+                  blames_account=lambda: cu.blames_account(b), unfinished=lambda: cu.unfinished(b, 200, ct))
+    assert len(b) > 5_000_000 and usage(b, ct, bed_url+'-stream') is not None
+    costs = {}
+    for name,f in checks.items():
+        tracemalloc.start()
+        try: f(); costs[name] = tracemalloc.get_traced_memory()[1]
+        finally: tracemalloc.stop()
+    assert all(c < 2_000_000 for c in costs.values()), costs
 
 def test_fuzz():
     "Truncated, mutated and ill-typed bodies: never an exception, always `None` or sound counts"
