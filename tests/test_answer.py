@@ -1,7 +1,8 @@
 "`cachy.answer` on the bodies providers send: the loopback server's builders, records that cachy wrote, Bedrock's binary stream, and garbage"
-import base64,importlib.util,json,random,re,tracemalloc,zlib
+import base64,importlib.util,json,random,re,tracemalloc,unittest.mock,zlib
 from pathlib import Path
 import httpx,pytest
+from hypothesis import given,settings,strategies as st
 import cachy.answer as cu
 from cachy.answer import events,usage,price,has_prices,error
 from helpers import ours,py,recs,msgs,raised
@@ -404,3 +405,17 @@ def test_request_errors_still_recorded(srv, on, cfile, oai):
         with pytest.raises(openai.BadRequestError): oai.with_options(max_retries=0).chat.completions.create(model='status-400', messages=msgs('hi'))
     assert srv.total == 1
     assert [r['status_code'] for r in recs(cfile)] == [400]
+
+# Reading in pieces
+
+sse_text = st.lists(st.sampled_from(['\n', '\r', '\r\n', '\n\n', 'data: ', 'data:', 'event: ', ':', 'usage', 'x', '{}', ' ', '\ufeff', 'é']), max_size=60).map(''.join)
+
+@settings(max_examples=300)
+@given(sse_text, st.integers(1, 20), st.booleans())
+def test_pieces_read_as_the_whole(text, n, raw):
+    "Events read a few characters at a time, forward or from the last, are the events of the whole body, text or bytes"
+    body = text.encode() if raw else text
+    whole = cu.events(text)
+    with unittest.mock.patch.object(cu, '_piece', n):
+        assert cu.events(body) == whole
+        assert [e for b in cu._holding(body, last=True) if (e := cu._block(b))] == whole[::-1]
