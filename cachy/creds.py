@@ -100,11 +100,23 @@ secret_values = [('an Anthropic key', r'sk-ant-[\w-]{20,}'), ('an OpenRouter key
 
 # %% ../nbs/07_creds.ipynb #7c0d5e11
 @cache
-def _value_res(pats): return [(what, re.compile(r'(?<![\w-])'+p)) for what,p in pats]
+def _value_res(pats): return [(what, re.compile(p)) for what,p in pats]
+
+# %% ../nbs/07_creds.ipynb #7d4cf8ca
+def _word_starts(r, s):
+    "The matches of regex `r` in `s` that no word character or `-` comes just before"
+    i = 0
+    while m := r.search(s, i):
+        if m.start() and _word_char.match(s, m.start()-1): i = m.start()+1
+        else:
+            yield m
+            i = m.end()
+
+_word_char = re.compile(r'[\w-]')
 
 # %% ../nbs/07_creds.ipynb #7c0d5e14
 def secret_values_in(s):
     "`(kind, first characters)` for each string in text `s` that looks like a credential, in order"
     s = re.sub(r'\\[nrt]', ' ', s)
-    ms = sorted((m.start(), what, m.group()[:12]+'…') for what,r in _value_res(tuple(secret_values)) for m in r.finditer(s))
+    ms = sorted((m.start(), what, m.group()[:12]+'…') for what,r in _value_res(tuple(secret_values)) for m in _word_starts(r, s))
     return [m[1:] for m in ms]

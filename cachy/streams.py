@@ -191,7 +191,7 @@ _exit_wait = 10
 
 @atexit.register
 def _finish_streams():
-    "At exit: finish and record the streams still open, within `_exit_wait` seconds in all; then cut the connection under a read still waiting, so no thread reads on as the interpreter ends"
+    "At exit: finish and record the streams still open, and those being written, within `_exit_wait` seconds in all; cut the connection under a read still waiting, so no thread reads on as the interpreter ends"
     until = time.monotonic()+_exit_wait
     jobs = [(s, s.finish(until)) for s in list(_unfinished) if s.body.open]
     for s,th in jobs:
@@ -201,6 +201,8 @@ def _finish_streams():
         s.body.fail(f"it was left half read, and not finished within {_exit_wait} s of exit")
         s.abort()
         th.join(1)
+    for s in list(_unfinished):
+        if not s.body.open: s.body.settled.wait(max(until-time.monotonic(), 0))
 
 # %% ../nbs/11_streams.ipynb #87cc05b3
 def settled(key):

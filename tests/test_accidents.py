@@ -165,6 +165,30 @@ def test_abandoned_stream(when, srv, tmp_path):
     assert rec['response'].rstrip().endswith('data: [DONE]')
     assert rec['response'].count('"content": "story "') == 40
 
+_saving_at_exit = '''
+import sys,httpx
+from cachy import enable_cachy
+from helpers import ours
+url,d = sys.argv[1:3]
+enable_cachy(cache_dir=d, doms=ours)
+c = httpx.Client(timeout=60)
+r = c.send(c.build_request('GET', url+'/sse?k=2000&pad=20000'), stream=True)
+for b in r.iter_bytes(): break
+r.close()
+'''
+
+@pytest.mark.slow
+def test_exit_while_saving(srv, tmp_path):
+    "A 40 MB stream closed half read, read to its end in the background and still being written when the script ends, is written whole"
+    srv.pace = 0
+    r = py(_saving_at_exit, srv.url, tmp_path, timeout=60)
+    assert r.returncode == 0 and r.stderr == '', r.stderr
+    rc,o,e = cli('check', '--cache-dir', tmp_path)
+    assert rc == 0, o+e
+    s = Store(tmp_path/'cachy.jsonl')
+    assert len(s) == 1
+    assert s.get(next(iter(s)))['response'].count('data: ') == 2000
+
 # After a merge: a key on two lines
 
 def test_merged_duplicates(srv, tmp_path):

@@ -797,3 +797,17 @@ def test_damaged_line_hides_no_pycachy_record(tmp_path, small_lines):
         p.write_bytes(b'{"key": "' + r['key'].encode() + b'", ' + junk + b'\n' + line(r))
         assert quiet(quiet(Store, p)[0].find, r['key'])[0] == r
     prop()
+
+# Credentials in a line
+
+key_parts = st.sampled_from(['sk-', 'sk-ant-', 'sk-or-v1-', 'gsk_', 'AIza', 'AKIA', 'eyJ', 'Bearer ', 'ya29.', '-', '_', '.', ' ', '\\n', 'x', 'Q', '7', 'é', 'abcdefghij'*2])
+
+@scaled(200)
+@given(st.lists(key_parts, max_size=30).map(''.join))
+def test_credentials_found_at_word_starts(s):
+    "`secret_values_in` finds exactly what its patterns find behind a lookbehind for a word character or `-`"
+    import re
+    from cachy.creds import secret_values,secret_values_in
+    t = re.sub(r'\\[nrt]', ' ', s)
+    want = sorted((m.start(), what, m.group()[:12]+'…') for what,p in secret_values for m in re.finditer(r'(?<![\w-])'+p, t))
+    assert secret_values_in(s) == [w[1:] for w in want]
