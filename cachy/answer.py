@@ -13,17 +13,18 @@ from functools import cache
 
 # %% ../nbs/08_answer.ipynb #e9b1fd2e
 _re = cache(re.compile)
+_eol = r'(?:\r\n|\r(?!\n)|\n)'
 
 def _blocks(text):
     "The blocks of server-sent events `text`, split at blank lines"
-    return _re(r'\n\r?\n').split(text)
+    return _re(_eol+'{2}').split(text)
 
 # %% ../nbs/08_answer.ipynb #b8f2e541
 def _block(b):
     "The `(name, data)` of the event in block `b`, or `None` when it has neither"
     name,data = None,[]
-    for l in b.split('\n'):
-        f,_,v = l.rstrip('\r').partition(':')
+    for l in _re(_eol).split(b):
+        f,_,v = l.partition(':')
         if f == 'data': data.append(v[1:] if v.startswith(' ') else v)
         elif f == 'event': name = v[1:] if v.startswith(' ') else v
     return (name, '\n'.join(data)) if name or data else None
@@ -38,7 +39,7 @@ _piece = 1<<18
 
 def _pieces(body, last=False):
     "Server-sent events `body` (text or bytes) as text in pieces of about `_piece` characters cut at blank lines, from the first, or from the last if `last`"
-    sep,start = _re(r'\n\r?\n' if isinstance(body, str) else rb'\n\r?\n'),_lead(body)
+    sep,start = _re(_eol+'{2}' if isinstance(body, str) else (_eol+'{2}').encode()),_lead(body)
     text = (lambda s,e: body[s:e]) if isinstance(body, str) else (lambda s,e: body[s:e].decode('utf-8', 'replace'))
     i,e = start,len(body)
     while not last and i < e:

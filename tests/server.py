@@ -276,7 +276,7 @@ class Server(Loopback):
 
     def reset(self):
         "Forget every request seen so far, and clear the `salt` that `/stable/` answers carry"
-        with self.lock: self.counts,self.reqs,self.salt,self.pace,self.delay = Counter(),[],'',0.001,0
+        with self.lock: self.counts,self.reqs,self.salt,self.pace,self.delay,self.eol = Counter(),[],'',0.001,0,None
 
     def note(self, req):
         "Count `req` (a dict); returns its number since the last reset"
@@ -397,7 +397,7 @@ def _handler(srv):
             self.end_headers()
             for i,e in enumerate(events):
                 if i == self.cut: return self.reset()
-                b = e.encode()
+                b = (e.replace('\r\n', '\n').replace('\n', srv.eol) if srv.eol else e).encode()
                 self.wfile.write(b'%x\r\n%s\r\n' % (len(b), b))
                 self.wfile.flush()
                 if srv.pace: time.sleep(srv.pace)

@@ -179,6 +179,26 @@ def test_checks_copy_no_body(kind):
         finally: tracemalloc.stop()
     assert all(c < 2_000_000 for c in costs.values()), costs
 
+def _ends(text, eol):
+    "Server-sent events `text`, written with `\\n`, with each line ended by `eol` instead"
+    return text.replace('\r\n', '\n').replace('\n', eol)
+
+@pytest.mark.parametrize('eol', ['\n', '\r\n', '\r'])
+def test_any_line_end(eol):
+    "An SSE stream may end its lines with LF, CRLF or a bare CR (all three are the standard's): its usage, its errors and its end are read alike"
+    text = 'a few words'
+    streams = {'chat': _usage_chunks(1, 'gpt-4o', text, oai_u), 'responses': ''.join(_response_events(1, 'gpt-5', text)),
+               'anthropic': ''.join(_message_events(1, 'claude-sonnet-4-5', text)), 'gemini': ''.join(_cand_chunks(1, 'gemini-2.5-flash', text))}
+    got = {k: usage(_ends(v, eol).encode(), 'text/event-stream') for k,v in streams.items()}
+    assert got == {k: usage(v.encode(), 'text/event-stream') for k,v in streams.items()} and None not in got.values()
+    errors = {'chat': sse(None, {'error': {'message': 'upstream died', 'type': 'server_error', 'code': 502}}),
+              'responses': sse('response.failed', {'type': 'response.failed', 'response': {'status': 'failed', 'error': {'code': 'server_error'}}}),
+              'anthropic': sse('error', {'type': 'error', 'error': {'type': 'overloaded_error', 'message': 'Overloaded'}}),
+              'gemini': sse(None, {'error': {'code': 503, 'message': 'overloaded', 'status': 'UNAVAILABLE'}})}
+    assert {k: error(_ends(v, eol).encode(), 'text/event-stream') for k,v in errors.items()} == \
+           {'chat': (502, 'server_error'), 'responses': (500, 'server_error'), 'anthropic': (529, 'overloaded_error'), 'gemini': (503, 'UNAVAILABLE')}
+    assert cu.events(_ends('event: a\ndata: 1\ndata: 2\n\n: note\ndata: 3\n\n', eol)) == [('a', '1\n2'), (None, '3')]
+
 def test_fuzz():
     "Truncated, mutated and ill-typed bodies: never an exception, always `None` or sound counts"
     rnd = random.Random(17)
@@ -353,6 +373,31 @@ def test_gemini_error_object_not_recorded(srv, cached):
     assert [raised(go) for _ in range(2)] == [raised(go)]*2
     assert srv.total == 3
     assert recs(cached) == []
+
+@pytest.mark.parametrize('eol', ['\r', '\r\n'])
+def test_line_ends_through_the_sdks(eol, srv, cached, ant, oai):
+    "Streams whose lines end in a bare CR, or CRLF, as the SDKs read them: one with an error is not recorded, a whole one is, with its tokens"
+    import anthropic,openai
+    from google import genai
+    from google.genai import types
+    srv.eol = eol
+    gem = genai.Client(api_key='AIza-test', http_options=types.HttpOptions(base_url=srv.url))
+    calls = dict(chat=lambda m: list(oai.chat.completions.create(model=m, messages=msgs('hi'), stream=True, stream_options={'include_usage': True})),
+                 responses=lambda m: [e.type for e in oai.responses.create(model=m, input='hi', stream=True)],
+                 anthropic=lambda m: list(ant.messages.create(model=m, max_tokens=9, messages=msgs('hi'), stream=True)),
+                 gemini=lambda m: [x.text for x in gem.models.generate_content_stream(model=m, contents='hi')])
+    assert raised(lambda: calls['chat']('inband-error')) is openai.APIError
+    assert calls['responses']('inband-failed')[-1] == 'response.failed'
+    assert raised(lambda: calls['anthropic']('inband-overloaded')) is anthropic.APIStatusError
+    assert raised(lambda: calls['gemini']('inband-x')) is not None
+    assert recs(cached) == []
+    for f in calls.values(): f('m')
+    rs = recs(cached)
+    assert len(rs) == 4 and all(eol in r['response'] for r in rs)
+    assert sorted(r['usage']['output'] for r in rs) == [7]*4
+    n = srv.total
+    for f in calls.values(): f('m')
+    assert srv.total == n
 
 def test_whole_stream_still_recorded(srv, cached, ant, oai):
     "The same streams without an error are recorded and replayed, as before"
