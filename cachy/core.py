@@ -217,31 +217,43 @@ def _typed(s):
     return bool(resp_keep) and any(q+(t if isinstance(s, str) else t.encode())+q in s for t in resp_keep)
 
 def _prune_json(s):
-    "JSON text `s` pruned, or `None` if it is not JSON or nothing was pruned"
+    "JSON text `s` (or bytes) pruned, as text spaced as `s` is, or `None` if it is not JSON or nothing was pruned"
     try: o = json.loads(s)
     except ValueError: return None
-    return None if (p := _prune(o)) == o else json.dumps(p, separators=(',', ':'))
+    if (p := _prune(o)) == o: return None
+    spaced = ('": ' if isinstance(s, str) else b'": ') in s[:200]
+    return json.dumps(p, ensure_ascii=False, separators=(', ', ': ') if spaced else (',', ':'))
 
 # %% ../nbs/00_core.ipynb #9a2b4c06
-def _prune_line(l):
-    "SSE line `l` with the JSON of a `data:` line pruned"
-    if not l.startswith('data: ') or not _typed(l) or (p := _prune_json(l[6:])) is None: return l
-    return 'data: '+p
+def _prune_lines(b):
+    "Stream `b` (text or bytes) with the JSON of each `data: ` line that names a type of `resp_keep` pruned: a bytearray in place, else a copy"
+    s = isinstance(b, str)
+    edits = [(m.start(1), m.end(1), p if s else p.encode()) for m in _re(r'data: ([^\r\n]*)' if s else rb'data: ([^\r\n]*)').finditer(b)
+             if (m.start() == 0 or b[m.start()-1] in ('\r\n' if s else b'\r\n')) and _typed(m[1]) and (p := _prune_json(m[1])) is not None]
+    if isinstance(b, bytearray):
+        for i,j,p in reversed(edits): b[i:j] = p
+        return b
+    res,k = [],0
+    for i,j,p in edits:
+        res += [b[k:i], p]
+        k = j
+    return b[:0].join(res+[b[k:]])
 
-def _norm_resp(txt):
-    "Response text `txt` as it is stored"
-    for p in resp_norm_pats: txt = re.sub(p[0], p[1], txt)
-    if not _typed(txt): return txt
-    if (p := _prune_json(txt)) is not None: return p
-    if not txt.startswith('data: ') and '\ndata: ' not in txt: return txt
-    return '\n'.join(map(_prune_line, txt.split('\n')))
+def _norm_resp(raw):
+    "Response `raw` (text, or UTF-8 bytes) as it is stored: `resp_norm_pats` applied to its text, and the objects `resp_keep` names pruned"
+    if resp_norm_pats:
+        if not isinstance(raw, str): raw = raw.decode()
+        for p in resp_norm_pats: raw = re.sub(p[0], p[1], raw)
+    if not _typed(raw): return raw
+    if _re(r'\s*[\[{]' if isinstance(raw, str) else rb'\s*[\[{]').match(raw): return raw if (p := _prune_json(raw)) is None else p
+    return _prune_lines(raw)
 
 # %% ../nbs/00_core.ipynb #0d3e5f17
 def _record(hdrs, key, req, status, headers, raw, **extra):
     "The record of a response to `req` with `status`, `headers` (of which it keeps `hdrs`), decoded body `raw` (bytes) and `extra` fields"
     ct = headers.get('content-type', '')
     text = (not raw or any(t in ct for t in _text_types)) and _utf8(raw)
-    if text and (resp_norm_pats or _typed(raw)): raw = _norm_resp(raw.decode())
+    if text and (resp_norm_pats or _typed(raw)): raw = _norm_resp(raw)
     return dict(key=key, response=raw, status_code=status, binary=not text, headers={k.lower():v for k,v in headers.items() if k.lower() in hdrs},
                 method=req.method, url=_url(req), **extra, req=_sketch(req))
 

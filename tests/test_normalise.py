@@ -112,3 +112,29 @@ def test_resp_keep_none_keeps_everything(srv, cached, oai, monkeypatch):
     assert srv.total == 1
     assert (hit.instructions, hit.temperature, hit.output_text) == (live.instructions, live.temperature, live.output_text) == ('Be brief.', 0.5, 'reply 1: hi')
     assert json.loads(recs(cached)[0]['response'])['instructions'] == 'Be brief.'
+
+def test_settings_set_on_the_package(srv, cached, oai):
+    "`cachy.resp_keep = None` and `cachy.resp_norm_pats = [...]`, set on the package as a user writes them, are the settings cachy records by"
+    import cachy
+    kept,pats = cachy.core.resp_keep,cachy.core.resp_norm_pats
+    try:
+        cachy.resp_keep,cachy.resp_norm_pats = None,[(r'reply \d+', 'reply N')]
+        assert (cachy.resp_keep, cachy.core.resp_keep) == (None, None)
+        oai.responses.create(model='m', input='hi', instructions='Be brief.')
+    finally: cachy.resp_keep,cachy.resp_norm_pats = kept,pats
+    assert (cachy.core.resp_keep, cachy.core.resp_norm_pats) == (kept, pats)
+    r = json.loads(recs(cached)[0]['response'])
+    assert r['instructions'] == 'Be brief.' and 'reply N: hi' in json.dumps(r)
+
+def test_pruned_stream_as_it_came(srv, cached, oai):
+    "A Responses stream is pruned of its echo alone: the events that held it keep their spacing, and replay as they came but for the echo"
+    live = [e for e in oai.responses.create(model='m', input='café ☕', instructions='Be brief.', stream=True)]
+    assert live[-1].response.instructions == 'Be brief.'
+    body = recs(cached)[0]['response']
+    assert 'Be brief.' not in body
+    datas = [l[6:] for l in body.split('\n') if l.startswith('data: ')]
+    assert all(d.startswith('{"type": ') for d in datas), datas[:3]
+    hit = [e for e in oai.responses.create(model='m', input='café ☕', instructions='Be brief.', stream=True)]
+    assert srv.total == 1
+    assert [e.model_dump(exclude={'response'}) for e in hit] == [e.model_dump(exclude={'response'}) for e in live]
+    assert hit[-1].response.output_text == live[-1].response.output_text and hit[-1].response.instructions is None
