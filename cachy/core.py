@@ -32,7 +32,7 @@ from .key import (_url,key_hdrs,_since_key2,_hval,_hdr_names,_read_hdrs,_names,_
     _key_version,_key,_added_pats,_key2)
 from .streams import (_Body,_unfinished,_behind,in_thread,_grace,behind,_finish_by,_ending,_tasks,in_task,
     at_loop_end,abehind,finish_on_loop,_TeeBase,_shut,_tee_classes,running_loop,_exit_wait,_finish_streams,_tees,
-    settled,asettled)
+    settled,asettled,_left,_closed_unread,before_close,abefore_close)
 from .store import Store,cache_file,warn,warn_once
 from .legacy import earlier_keys,model_of,same_model
 from .explain import sketch,closest,alike,hidden,plural,seconds,dollars
@@ -846,11 +846,11 @@ async def ahandle(req, stream, read, send, reply, finish):
     return await finish(res, _Recording(c, key, keyed, seq, t0))
 
 # %% ../nbs/00_core.ipynb #9a7b6c02
-def _tee(res, record, is_async):
-    "A response streaming live `res` that gives its whole body to `record` (a `_Recording`) once read to its end"
+def _tee(res, record, is_async, client=None):
+    "A response streaming live `res`, from `client`, that gives its whole body to `record` (a `_Recording`) once read to its end"
     mod = _mod(res.request)
     hs = [(k,v) for k,v in res.headers.multi_items() if k not in _never]
-    s = _tees[mod,is_async](res, record.body(res.status_code, res.headers))
+    s = _tees[mod,is_async](res, record.body(res.status_code, res.headers), client)
     return mod.Response(res.status_code, headers=hs, stream=s, request=res.request, extensions=res.extensions)
 
 # %% ../nbs/00_core.ipynb #4472acc2
@@ -859,7 +859,7 @@ def _mk_send(orig):
     def send(self, request, **kw):
         s = kw.get('stream')
         def finish(res, record):
-            if s: return _tee(res, record, False)
+            if s: return _tee(res, record, False, self)
             res.read()
             record(res.status_code, res.headers, res.content)
             return res
@@ -873,12 +873,31 @@ def _mk_asend(orig):
         s = kw.get('stream')
         async def reply(rec): return replay(rec, request)
         async def finish(res, record):
-            if s: return _tee(res, record, True)
+            if s: return _tee(res, record, True, self)
             await res.aread()
             record(res.status_code, res.headers, res.content)
             return res
         return await ahandle(request, s, request.aread, lambda: orig(self, request, **kw), reply, finish)
     return send
+
+# %% ../nbs/00_core.ipynb #ca5ff4cb
+def _ended_well(args):
+    "Whether a `close(*args)`, or an `__exit__(*args)`, ends a block that returned or raised an `Exception`, not one the user stopped (`KeyboardInterrupt`)"
+    return not args or args[0] is None or issubclass(args[0], Exception)
+
+def _mk_close(orig):
+    "A sync client's `close` or `__exit__` that first finishes the streams the client left half read, unless the user stopped the block"
+    def close(self, *args):
+        if _ended_well(args): before_close(self)
+        return orig(self, *args)
+    return close
+
+def _mk_aclose(orig):
+    "An async client's `aclose` or `__aexit__` that first finishes the streams the client left half read, unless the user stopped the block"
+    async def aclose(self, *args):
+        if _ended_well(args): await abefore_close(self)
+        return await orig(self, *args)
+    return aclose
 
 # %% ../nbs/00_core.ipynb #f5b060e9
 def _adapter(name, mod='cachy.adapters'):
@@ -887,8 +906,8 @@ def _adapter(name, mod='cachy.adapters'):
 
 # %% ../nbs/00_core.ipynb #1c9d8e24
 _lm15 = 'lm15.transports','dspy._vendor.lm15.transports'
-_targets = [('httpx', 'Client', 'send', _mk_send), ('httpx', 'AsyncClient', 'send', _mk_asend),
-            ('httpx2', 'Client', 'send', _mk_send), ('httpx2', 'AsyncClient', 'send', _mk_asend),
+_targets = [*[(m, 'Client', name, mk) for m in ('httpx', 'httpx2') for name,mk in (('send', _mk_send), ('close', _mk_close), ('__exit__', _mk_close))],
+            *[(m, 'AsyncClient', name, mk) for m in ('httpx', 'httpx2') for name,mk in (('send', _mk_asend), ('aclose', _mk_aclose), ('__aexit__', _mk_aclose))],
             ('requests.adapters', 'HTTPAdapter', 'send', _adapter('requests_send')),
             ('aiohttp.client', 'ClientSession', '_request', _adapter('aiohttp_request')),
             ('botocore.httpsession', 'URLLib3Session', 'send', _adapter('botocore_send')),

@@ -17,7 +17,7 @@ except ImportError: httpx2 = None
 class _Body:
     "A live body as it is read: given to `save` once read to its real end, and never if reading it failed or stopped short of it"
     def __init__(self, save, skip, key=None):
-        self.save,self.skip,self.key,self.buf,self.lock,self.settled = save,skip,key,bytearray(),threading.Lock(),threading.Event()
+        self.save,self.skip,self.key,self.buf,self.lock,self.settled,self.client = save,skip,key,bytearray(),threading.Lock(),threading.Event(),None
     def add(self, b):
         if b and (buf := self.buf) is not None: buf += b
         return b
@@ -36,7 +36,10 @@ class _Body:
         if _behind.get(self.key) is self: _behind.pop(self.key, None)
         self.settled.set()
     def broke(self, e): self.fail(f"the stream broke off: {type(e).__name__}" + (f": {str(e)[:80]}" if str(e) else ''))
-    def watch(self, stream): _unfinished.add(stream)
+    def watch(self, stream, client=None):
+        "Know `stream`, served by `client`, until it is read to its end or collected"
+        self.client = client
+        _unfinished.add(stream)
     @property
     def open(self): return self.buf is not None
 
@@ -110,10 +113,10 @@ def finish_on_loop(loop, aclose, until, body):
 
 # %% ../nbs/11_streams.ipynb #4b2c1d57
 class _TeeBase:
-    "A live response `res` read through: its chunks reach the caller as they come, and all of them the `_Body` `body`"
-    def __init__(self, res, body):
+    "A live response `res` of `client` read through: its chunks reach the caller as they come, and all of them the `_Body` `body`"
+    def __init__(self, res, body, client=None):
         self.res,self.body,self.it,self.loop,self.thread,self.task = res,body,None,running_loop(),None,None
-        body.watch(self)
+        body.watch(self, client)
     def _ended(self):
         "The live iterator stopped: at the body's end if httpx closed the response after its last chunk, else it was closed early"
         if self.res.is_closed: self.body.end()
@@ -217,3 +220,26 @@ async def asettled(key):
     import asyncio
     while not b.settled.is_set() and time.monotonic() < until: await asyncio.sleep(0.005)
     return b.settled.is_set()
+
+# %% ../nbs/11_streams.ipynb #dae97709
+def _left(client):
+    "The streams `client` served that are not yet read to their end"
+    return [s for s in list(_unfinished) if s.body.client is client and s.body.open]
+
+def _closed_unread(ss):
+    "Give up on the streams of `ss` still not read to their end as their client closes"
+    for s in ss:
+        if s.body.open: s.body.fail(f"its client was closed, and it was not finished within {_exit_wait} s")
+
+def before_close(client):
+    "Before sync `client` closes: read to their end the streams it left half read, in threads, within `_exit_wait` s in all; one still unread then is not recorded"
+    until,ss = time.monotonic()+_exit_wait,_left(client)
+    for s in ss: in_thread(s).join(max(until-time.monotonic(), 0))
+    _closed_unread(ss)
+
+async def abefore_close(client):
+    "`before_close` for async `client`: in tasks on its event loop"
+    import asyncio
+    ss = [s for s in _left(client) if s.loop is running_loop()]
+    if ts := [t for s in ss if (t := in_task(s)) is not None]: await asyncio.wait(ts, timeout=_exit_wait)
+    _closed_unread(ss)

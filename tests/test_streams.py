@@ -146,16 +146,46 @@ def test_openai_stop_generating(srv, cached, oai):
     assert (first, whole_text) == ('', 'reply 1: stop')
     assert srv.total == 1
 
-def test_client_closed_first_records_nothing(srv, on, cfile, capsys):
-    "A client closed while the rest of a stream it served is still coming cuts that reading: nothing is recorded (debug says why), and the next run asks again"
+def test_client_closed_first_records_whole(srv, on, cfile, capsys):
+    "A client closed while the rest of a stream it served is still coming reads it to its end first (the close waits), and it is recorded whole"
     on(debug=True)
     with httpx.Client() as c, c.stream('GET', srv.url+'/sse?k=6&stall=1') as r: next(r.iter_lines())
-    time.sleep(1.5)
-    assert recs(cfile) == []
-    out = capsys.readouterr().out.splitlines()
-    assert out[-1].startswith('cachy NOT RECORDED ') and 'the stream broke off' in out[-1]
+    assert recorded(recs(cfile)[0]).count(b'data: ') == 6
     with httpx.Client() as c: assert c.get(srv.url+'/sse?k=6&stall=1').text.count('data: ') == 6
-    assert srv.total == 2
+    assert srv.total == 1
+
+@pytest.mark.parametrize('kept', [False, True])
+@pytest.mark.parametrize('is_async', [False, True])
+def test_sdk_client_closed_with_a_stream_half_read(is_async, kept, srv, cached):
+    "A stream left half read in a `with OpenAI() as client:` block (dropped, or still held) is read to its end as the block ends, recorded whole, and replays"
+    from openai import OpenAI,AsyncOpenAI
+    ask = dict(model='gpt-x', messages=msgs('a long story '*40), stream=True)
+    def run():
+        with OpenAI(api_key='sk-test', base_url=srv.url+'/v1', max_retries=0) as c:
+            s = c.chat.completions.create(**ask)
+            for chunk in s: break
+            if not kept: del s
+    async def arun():
+        async with AsyncOpenAI(api_key='sk-test', base_url=srv.url+'/v1', max_retries=0) as c:
+            s = await c.chat.completions.create(**ask)
+            async for chunk in s: break
+            if not kept: del s
+    for _ in range(2): asyncio.run(arun()) if is_async else run()
+    rec, = recs(cached)
+    assert rec['response'].rstrip().endswith('data: [DONE]') and rec['response'].count('"content": "story "') == 40
+    assert srv.total == 1
+
+def test_client_closed_on_interrupt_waits_for_nothing(srv, on, cfile):
+    "A block the user stops (KeyboardInterrupt) closes its client at once, as without cachy: the stream is cut, and not recorded"
+    on()
+    t = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        with httpx.Client() as c, c.stream('GET', srv.url+'/sse?k=6&stall=2') as r:
+            next(r.iter_lines())
+            raise KeyboardInterrupt
+    assert time.monotonic()-t < 1
+    time.sleep(0.3)
+    assert recs(cfile) == []
 
 # 13. Exit with a stream left open, or being finished, waits at most `_exit_wait` and then ends cleanly
 

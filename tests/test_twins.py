@@ -15,7 +15,7 @@ unasync = {'async def': 'def', 'async with': 'with', 'async for': 'for', 'await 
            '__aiter__': '__iter__', '__anext__': '__next__', '__aenter__': '__enter__', '__aexit__': '__exit__',
            'aiter_bytes': 'iter_bytes', 'aiter_lines': 'iter_lines', 'aiter_raw': 'iter_raw', 'aread': 'read', 'aclose': 'close',
            'anext': 'next', 'StopAsyncIteration': 'StopIteration', 'AsyncByteStream': 'SyncByteStream',
-           'ahandle': 'handle', '_mk_asend': '_mk_send', 'ATee': 'Tee', 'in_task': 'in_thread', '_awaited': '_waited', 'abehind': 'behind'}
+           'ahandle': 'handle', '_mk_asend': '_mk_send', '_mk_aclose': '_mk_close', 'abefore_close': 'before_close', 'ATee': 'Tee', 'in_task': 'in_thread', '_awaited': '_waited', 'abehind': 'behind'}
 
 def _word(k):
     "A pattern for `k` where it is not part of a longer name"
@@ -51,7 +51,8 @@ differ = {
         ('return handle(request, s, request.read, lambda: orig(self, request, **kw), lambda rec: replay(rec, request), finish)',
          'return handle(request, s, request.read, lambda: orig(self, request, **kw), reply, finish)'),
         # `_tee`'s `is_async`
-        ('return _tee(res, record, False)', 'return _tee(res, record, True)')],
+        ('return _tee(res, record, False, self)', 'return _tee(res, record, True, self)')],
+    '_mk_close': [],
     'Tee': [
         # an async stream is finished on its own event loop: from it alone when closed half read, and on it at exit, not in a thread
         ('behind(self)', 'if running_loop() is self.loop: behind(self)'),
@@ -76,7 +77,7 @@ def drift(sync_src, async_src, allowed=()):
 
 def _pairs():
     Tee,ATee = core._tee_classes(httpx)
-    return {'handle': (core.handle, core.ahandle), '_mk_send': (core._mk_send, core._mk_asend), 'Tee': (Tee, ATee)}
+    return {'handle': (core.handle, core.ahandle), '_mk_send': (core._mk_send, core._mk_asend), '_mk_close': (core._mk_close, core._mk_aclose), 'Tee': (Tee, ATee)}
 
 @pytest.mark.parametrize('name', differ)
 def test_twins_in_step(name):
