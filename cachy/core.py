@@ -217,12 +217,14 @@ def _typed(s):
     return bool(resp_keep) and any(q+(t if isinstance(s, str) else t.encode())+q in s for t in resp_keep)
 
 def _prune_json(s):
-    "JSON text `s` (or bytes) pruned, as text spaced as `s` is, or `None` if it is not JSON or nothing was pruned"
+    "JSON text `s` (or bytes) pruned, as text laid out as `s` is (indented, spaced or compact), or `None` if it is not JSON or nothing was pruned"
     try: o = json.loads(s)
     except ValueError: return None
     if (p := _prune(o)) == o: return None
-    spaced = ('": ' if isinstance(s, str) else b'": ') in s[:200]
-    return json.dumps(p, ensure_ascii=False, separators=(', ', ': ') if spaced else (',', ':'))
+    t = s[:200] if isinstance(s, str) else bytes(s[:200]).decode('utf-8', 'replace')
+    ind = len(m[1]) if (m := _re(r'\s*[\[{]\r?\n( +)\S').match(t)) else None
+    sep = (',', ': ') if ind else (', ', ': ') if '": ' in t else (',', ':')
+    return json.dumps(p, ensure_ascii=False, indent=ind, separators=sep) + ('\n' if ind and s[-1:] in ('\n', b'\n') else '')
 
 # %% ../nbs/00_core.ipynb #9a2b4c06
 def _prune_lines(b):
@@ -882,8 +884,9 @@ def _mk_asend(orig):
 
 # %% ../nbs/00_core.ipynb #ca5ff4cb
 def _ended_well(args):
-    "Whether a `close(*args)`, or an `__exit__(*args)`, ends a block that returned or raised an `Exception`, not one the user stopped (`KeyboardInterrupt`)"
-    return not args or args[0] is None or issubclass(args[0], Exception)
+    "Whether a `close(*args)`, or an `__exit__(*args)`, ends a block that returned or raised an `Exception`, not one the user stopped (`KeyboardInterrupt`); an SDK's `__exit__` calls `close()` while the exception is handled"
+    t = args[0] if args else sys.exc_info()[0]
+    return t is None or issubclass(t, Exception)
 
 def _mk_close(orig):
     "A sync client's `close` or `__exit__` that first finishes the streams the client left half read, unless the user stopped the block"

@@ -175,13 +175,20 @@ def test_sdk_client_closed_with_a_stream_half_read(is_async, kept, srv, cached):
     assert rec['response'].rstrip().endswith('data: [DONE]') and rec['response'].count('"content": "story "') == 40
     assert srv.total == 1
 
-def test_client_closed_on_interrupt_waits_for_nothing(srv, on, cfile):
-    "A block the user stops (KeyboardInterrupt) closes its client at once, as without cachy: the stream is cut, and not recorded"
+@pytest.mark.parametrize('client', ['httpx', 'openai'])
+def test_client_closed_on_interrupt_waits_for_nothing(client, srv, on, cfile):
+    "A block the user stops (KeyboardInterrupt) closes its client at once, as without cachy, an SDK's client too: the stream is cut, and not recorded"
+    from openai import OpenAI
     on()
     t = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
-        with httpx.Client() as c, c.stream('GET', srv.url+'/sse?k=6&stall=2') as r:
-            next(r.iter_lines())
+        if client == 'httpx':
+            with httpx.Client() as c, c.stream('GET', srv.url+'/sse?k=6&stall=2') as r:
+                next(r.iter_lines())
+                raise KeyboardInterrupt
+        with OpenAI(api_key='sk-test', base_url=srv.url+'/v1', max_retries=0) as c:
+            s = c.chat.completions.create(model='stall-2', messages=msgs('stop'), stream=True)
+            next(iter(s))
             raise KeyboardInterrupt
     assert time.monotonic()-t < 1
     time.sleep(0.3)
