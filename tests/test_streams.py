@@ -175,6 +175,27 @@ def test_sdk_client_closed_with_a_stream_half_read(is_async, kept, srv, cached):
     assert rec['response'].rstrip().endswith('data: [DONE]') and rec['response'].count('"content": "story "') == 40
     assert srv.total == 1
 
+@pytest.mark.parametrize('is_async', [False, True])
+def test_client_close_gives_up_on_a_stall(is_async, srv, on, cfile, capsys, monkeypatch):
+    "A client whose half-read stream stalls closes after `_exit_wait` (1 s here), not later, records nothing of it, and says why"
+    import cachy.streams
+    monkeypatch.setattr(cachy.streams, '_exit_wait', 1)
+    on(debug=True)
+    url = srv.url+'/sse?k=6&stall=4'
+    def run():
+        with httpx.Client() as c:
+            r = c.send(c.build_request('GET', url), stream=True)
+            next(r.iter_lines())
+    async def arun():
+        async with httpx.AsyncClient() as c:
+            r = await c.send(c.build_request('GET', url), stream=True)
+            await anext(r.aiter_lines())
+    t = time.monotonic()
+    asyncio.run(arun()) if is_async else run()
+    assert 0.9 < time.monotonic()-t < 2.5
+    assert recs(cfile) == []
+    assert 'its client was closed, and it was not finished within 1 s' in capsys.readouterr().out
+
 @pytest.mark.parametrize('client', ['httpx', 'openai'])
 def test_client_closed_on_interrupt_waits_for_nothing(client, srv, on, cfile):
     "A block the user stops (KeyboardInterrupt) closes its client at once, as without cachy, an SDK's client too: the stream is cut, and not recorded"
